@@ -1,0 +1,196 @@
+//! Guards and computed values are CEL expressions (the `cel` crate), compiled once when a
+//! definition is loaded and evaluated against a case context on every action.
+
+use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, TimeZone, Utc};
+use chrono_tz::Tz;
+use std::sync::Arc;
+
+pub use cel::Value as CelValue;
+
+/// Names every expression may use besides the definition's own variables.
+pub const BUILTIN_NAMES: &[&str] = &[
+    "now",
+    "input",
+    "forms",
+    "unit",
+    "deadlines",
+    "assigned",
+    "collected",
+    "state",
+];
+
+/// Functions Pilotflow adds to CEL; date arithmetic happens in the definition's timezone.
+pub const EXTRA_FUNCTIONS: &[&str] = &[
+    "add_years",
+    "add_months",
+    "add_days",
+    "end_of_day",
+    "date",
+    "text_chars",
+];
+
+/// A compiled expression with the top-level names it reads.
+pub struct Expr {
+    pub source: String,
+    program: cel::Program,
+    names: Vec<String>,
+    functions: Vec<String>,
+}
+
+impl std::fmt::Debug for Expr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Expr").field(&self.source).finish()
+    }
+}
+
+impl Expr {
+    pub fn compile(source: &str) -> Result<Self, String> {
+        let program = std::panic::catch_unwind(|| cel::Program::compile(source))
+            .map_err(|_| "the expression could not be parsed".to_owned())?
+            .map_err(|e| e.to_string().replace('\n', " "))?;
+        let refs = program.references();
+        let names = refs.variables().into_iter().map(str::to_owned).collect();
+        let functions = refs.functions().into_iter().map(str::to_owned).collect();
+        Ok(Self {
+            source: source.to_owned(),
+            program,
+            names,
+            functions,
+        })
+    }
+
+    /// Top-level identifiers the expression reads.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn reads(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    pub fn uses_function(&self, name: &str) -> bool {
+        self.functions.iter().any(|n| n == name)
+    }
+
+    pub fn eval(&self, ctx: &cel::Context) -> Result<CelValue, String> {
+        self.program
+            .execute(ctx)
+            .map_err(|e| format!("`{}`: {e}", self.source))
+    }
+}
+
+/// A CEL context with Pilotflow's functions bound to a timezone.
+pub fn new_context(tz: Tz) -> cel::Context<'static, 'static> {
+    let mut ctx = cel::Context::default();
+    // The names are fixed and do not clash with CEL's standard library.
+    let _ = ctx.add_function(
+        "add_years",
+        move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
+            shift_months(tz, ts, n.saturating_mul(12)).map(CelValue::Timestamp)
+        },
+    );
+    let _ = ctx.add_function(
+        "add_months",
+        move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
+            shift_months(tz, ts, n).map(CelValue::Timestamp)
+        },
+    );
+    let _ = ctx.add_function(
+        "add_days",
+        move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
+            ts.checked_add_signed(chrono::Duration::days(n))
+                .map(CelValue::Timestamp)
+                .ok_or_else(|| cel::ExecutionError::function_error("add_days", "out of range"))
+        },
+    );
+    let _ = ctx.add_function(
+        "end_of_day",
+        move |ts: DateTime<FixedOffset>| -> Result<CelValue, cel::ExecutionError> {
+            let day = ts.with_timezone(&tz).date_naive();
+            end_of_local_day(tz, day)
+                .map(|t| CelValue::Timestamp(t.fixed_offset()))
+                .ok_or_else(|| cel::ExecutionError::function_error("end_of_day", "no such time"))
+        },
+    );
+    let _ = ctx.add_function(
+        "date",
+        move |s: Arc<String>| -> Result<CelValue, cel::ExecutionError> {
+            let day = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                .map_err(|e| cel::ExecutionError::function_error("date", e))?;
+            tz.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+                .earliest()
+                .map(|t| CelValue::Timestamp(t.fixed_offset()))
+                .ok_or_else(|| cel::ExecutionError::function_error("date", "no such time"))
+        },
+    );
+    let _ = ctx.add_function("text_chars", |v: CelValue| -> i64 {
+        count_text_chars_cel(&v)
+    });
+    ctx
+}
+
+fn shift_months(
+    tz: Tz,
+    ts: DateTime<FixedOffset>,
+    n: i64,
+) -> Result<DateTime<FixedOffset>, cel::ExecutionError> {
+    let local = ts.with_timezone(&tz);
+    let months = Months::new(u32::try_from(n.unsigned_abs()).unwrap_or(u32::MAX));
+    let shifted = if n >= 0 {
+        local.checked_add_months(months)
+    } else {
+        local.checked_sub_months(months)
+    };
+    shifted
+        .map(|t| t.fixed_offset())
+        .ok_or_else(|| cel::ExecutionError::function_error("add_months", "out of range"))
+}
+
+/// 23:59:59 of `day` in `tz`, as UTC.
+pub fn end_of_local_day(tz: Tz, day: NaiveDate) -> Option<DateTime<Utc>> {
+    let t = day.and_hms_opt(23, 59, 59)?;
+    tz.from_local_datetime(&t)
+        .latest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Unicode characters of every string inside a JSON value, whitespace excluded.
+pub fn count_text_chars(v: &serde_json::Value) -> i64 {
+    let n: usize = match v {
+        serde_json::Value::String(s) => s.chars().filter(|c| !c.is_whitespace()).count(),
+        serde_json::Value::Array(items) => {
+            return items.iter().map(count_text_chars).sum();
+        }
+        serde_json::Value::Object(map) => {
+            return map.values().map(count_text_chars).sum();
+        }
+        _ => 0,
+    };
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn count_text_chars_cel(v: &CelValue) -> i64 {
+    match v {
+        CelValue::String(s) => {
+            i64::try_from(s.chars().filter(|c| !c.is_whitespace()).count()).unwrap_or(i64::MAX)
+        }
+        CelValue::List(items) => items.iter().map(count_text_chars_cel).sum(),
+        CelValue::Map(map) => map.map.values().map(count_text_chars_cel).sum(),
+        _ => 0,
+    }
+}
+
+/// JSON to CEL, with no special treatment of strings.
+pub fn json_to_cel(v: &serde_json::Value) -> CelValue {
+    cel::to_value(v).unwrap_or(CelValue::Null)
+}
+
+pub fn timestamp(t: DateTime<Utc>) -> CelValue {
+    CelValue::Timestamp(t.fixed_offset())
+}
+
+/// Year, month and day of `t` in `tz` (used by round arithmetic).
+pub fn local_ymd(tz: Tz, t: DateTime<Utc>) -> (i32, u32, u32) {
+    let l = t.with_timezone(&tz);
+    (l.year(), l.month(), l.day())
+}
