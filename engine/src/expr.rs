@@ -180,9 +180,31 @@ fn count_text_chars_cel(v: &CelValue) -> i64 {
     }
 }
 
-/// JSON to CEL, with no special treatment of strings.
+/// JSON to CEL. Whole numbers become CEL `int` (not `uint`), so that form values and
+/// variables add up without casts.
 pub fn json_to_cel(v: &serde_json::Value) -> CelValue {
-    cel::to_value(v).unwrap_or(CelValue::Null)
+    match v {
+        serde_json::Value::Null => CelValue::Null,
+        serde_json::Value::Bool(b) => CelValue::Bool(*b),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => CelValue::Int(i),
+            (None, Some(u)) => CelValue::UInt(u),
+            _ => CelValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        serde_json::Value::String(s) => CelValue::String(Arc::new(s.clone())),
+        serde_json::Value::Array(items) => {
+            CelValue::List(Arc::new(items.iter().map(json_to_cel).collect()))
+        }
+        serde_json::Value::Object(map) => {
+            let entries: std::collections::HashMap<cel::objects::Key, CelValue> = map
+                .iter()
+                .map(|(k, v)| (cel::objects::Key::from(k.as_str()), json_to_cel(v)))
+                .collect();
+            CelValue::Map(cel::objects::Map {
+                map: Arc::new(entries),
+            })
+        }
+    }
 }
 
 pub fn timestamp(t: DateTime<Utc>) -> CelValue {
