@@ -1,7 +1,7 @@
 //! A loaded, checked workflow definition. `compile` turns the YAML text into a `Definition`
 //! or into every problem it has, each with `file:line:column`.
 
-use crate::expr::{BUILTIN_NAMES, Expr};
+use crate::expr::{BUILTIN_NAMES, CEL_FUNCTIONS, EXTRA_FUNCTIONS, Expr, is_known_function};
 use crate::forms::FormSchema;
 use crate::ids::{ActionName, DeadlineName, FormName, RegionName, RoleName, StateName};
 use crate::raw::{self, RawDefinition, Sp};
@@ -41,6 +41,9 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return write!(f, "{}: {}", self.file, self.message);
+        }
         write!(
             f,
             "{}:{}:{}: {}",
@@ -282,10 +285,10 @@ pub fn compile(
         diagnostics: Vec::new(),
     };
     let def = build(&raw, &mut ck, schemas);
-    if ck.diagnostics.is_empty() {
-        if let Some(def) = def {
-            return Ok(def);
-        }
+    if ck.diagnostics.is_empty()
+        && let Some(def) = def
+    {
+        return Ok(def);
     }
     ck.diagnostics.sort_by_key(|d| (d.line, d.column));
     Err(ck.diagnostics)
@@ -293,6 +296,11 @@ pub fn compile(
 
 fn yaml_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
+    // Library advice that means nothing to a workflow author.
+    let text = match text.find(", set DuplicateKeyPolicy") {
+        Some(i) => format!("{} (each name may appear only once)", &text[..i]),
+        None => text,
+    };
     // serde-saphyr appends " at line L column C"; we print the position in front already.
     let text = match text.rfind(" at line ") {
         Some(i) => text[..i].to_owned(),
@@ -351,10 +359,11 @@ fn build(
 
     // Roles
     let mut roles = BTreeMap::new();
-    for (name, role) in &raw.roles {
+    for (key, role) in raw::in_file_order(&raw.roles) {
+        let name = &key.value;
         if !is_identifier(name) {
             ck.at(
-                role.referenced,
+                key.referenced,
                 format!("role name `{name}` must be snake_case"),
             );
         }
@@ -394,16 +403,17 @@ fn build(
 
     // Variables
     let mut variables = BTreeMap::new();
-    for (name, var) in &raw.variables {
+    for (key, var) in raw::in_file_order(&raw.variables) {
+        let name = &key.value;
         if !is_identifier(name) {
             ck.at(
-                var.referenced,
+                key.referenced,
                 format!("variable name `{name}` must be snake_case"),
             );
         }
         if BUILTIN_NAMES.contains(&name.as_str()) {
             ck.at(
-                var.referenced,
+                key.referenced,
                 format!(
                     "variable `{name}` clashes with a built-in name ({})",
                     BUILTIN_NAMES.join(", ")
@@ -417,6 +427,17 @@ fn build(
             raw::RawVarType::Timestamp => VarType::Timestamp,
             raw::RawVarType::Json => VarType::Json,
         };
+        if let Some(initial) = &var.value.initial
+            && !json_fits(ty, initial)
+        {
+            ck.at(
+                var.referenced,
+                format!(
+                    "variable `{name}` is {}, but its initial value {initial} is not",
+                    type_name(ty)
+                ),
+            );
+        }
         variables.insert(
             name.clone(),
             Variable {
@@ -441,10 +462,11 @@ fn build(
     let mut states: BTreeMap<StateName, State> = BTreeMap::new();
     let main_initial = collect_states(ck, &raw.states, None, &mut states, "the main lifecycle");
     let mut regions = BTreeMap::new();
-    for (rname, region) in &raw.regions {
+    for (rkey, region) in raw::in_file_order(&raw.regions) {
+        let rname = &rkey.value;
         if !is_identifier(rname) {
             ck.at(
-                region.referenced,
+                rkey.referenced,
                 format!("region name `{rname}` must be snake_case"),
             );
         }
@@ -458,13 +480,13 @@ fn build(
         );
         let mut active_in = Vec::new();
         for s in &region.value.active_in {
-            match raw.states.get(&s.value) {
+            match raw::lookup(&raw.states, &s.value) {
                 None => ck.at(
                     s.referenced,
                     format!(
                         "region `{rname}` runs in unknown state `{}`{}",
                         s.value,
-                        suggest(&s.value, raw.states.keys())
+                        suggest(&s.value, raw.states.keys().map(|k| k.value.as_str()))
                     ),
                 ),
                 Some(st) if st.value.kind == raw::RawStateKind::Terminal => ck.at(
@@ -525,10 +547,11 @@ fn build(
         compiled
     };
     let mut forms = BTreeMap::new();
-    for (name, form) in &raw.forms {
+    for (key, form) in raw::in_file_order(&raw.forms) {
+        let name = &key.value;
         if !is_identifier(name) {
             ck.at(
-                form.referenced,
+                key.referenced,
                 format!("form name `{name}` must be snake_case"),
             );
         }
@@ -674,13 +697,13 @@ fn build(
         let input = a.input.as_ref().and_then(|p| load_schema(ck, p));
         let mut requires_forms = Vec::new();
         for f in &a.requires_forms {
-            if !raw.forms.contains_key(&f.value) {
+            if !raw::has_key(&raw.forms, &f.value) {
                 ck.at(
                     f.referenced,
                     format!(
                         "action `{name}` requires unknown form `{}`{}",
                         f.value,
-                        suggest(&f.value, raw.forms.keys())
+                        suggest(&f.value, raw.forms.keys().map(|k| k.value.as_str()))
                     ),
                 );
             }
@@ -692,10 +715,11 @@ fn build(
             .filter_map(|g| guard(ck, g, &variables))
             .collect();
         let mut set = Vec::new();
-        for (var, source) in &a.set {
+        for (key, source) in raw::in_file_order(&a.set) {
+            let var = &key.value;
             if !variables.contains_key(var) {
                 ck.at(
-                    source.referenced,
+                    key.referenced,
                     format!(
                         "action `{name}` sets unknown variable `{var}`{}",
                         suggest(var, variables.keys())
@@ -732,11 +756,12 @@ fn build(
 
     // Deadlines
     let mut deadlines = Vec::new();
-    for (name, d) in &raw.deadlines {
+    for (key, d) in raw::in_file_order(&raw.deadlines) {
+        let name = &key.value;
         let dv = &d.value;
         if !is_identifier(name) {
             ck.at(
-                d.referenced,
+                key.referenced,
                 format!("deadline name `{name}` must be snake_case"),
             );
         }
@@ -792,7 +817,14 @@ fn build(
             if !raw.actions.iter().any(|a| a.value.name.value == g.value) {
                 ck.at(
                     g.referenced,
-                    format!("deadline `{name}` gates unknown action `{}`", g.value),
+                    format!(
+                        "deadline `{name}` gates unknown action `{}`{}",
+                        g.value,
+                        suggest(
+                            &g.value,
+                            raw.actions.iter().map(|a| a.value.name.value.as_str())
+                        )
+                    ),
                 );
             }
         }
@@ -888,7 +920,8 @@ fn raw_from_len(raw: &RawDefinition, a: &Action) -> usize {
         .unwrap_or(0)
 }
 
-fn yearly(y: &raw::RawYearly, ck: &mut Checker<'_>) -> Option<Yearly> {
+fn yearly(spanned: &Sp<raw::RawYearly>, ck: &mut Checker<'_>) -> Option<Yearly> {
+    let y = &spanned.value;
     let time = match NaiveTime::parse_from_str(&y.time.value, "%H:%M:%S") {
         Ok(t) => t,
         Err(_) => {
@@ -902,7 +935,7 @@ fn yearly(y: &raw::RawYearly, ck: &mut Checker<'_>) -> Option<Yearly> {
     // 2024 is a leap year, so 29 February is accepted here; rounds clamp it later.
     if chrono::NaiveDate::from_ymd_opt(2024, y.month, y.day).is_none() {
         ck.at(
-            y.time.referenced,
+            spanned.referenced,
             format!("month {} day {} is not a date", y.month, y.day),
         );
         return None;
@@ -916,32 +949,32 @@ fn yearly(y: &raw::RawYearly, ck: &mut Checker<'_>) -> Option<Yearly> {
 
 fn collect_states(
     ck: &mut Checker<'_>,
-    raw_states: &BTreeMap<String, Sp<raw::RawState>>,
+    raw_states: &raw::Named<raw::RawState>,
     region: Option<&RegionName>,
     states: &mut BTreeMap<StateName, State>,
     owner: &str,
 ) -> Option<StateName> {
     let mut initial = Vec::new();
     let mut first_loc = None;
-    for (name, st) in raw_states {
-        first_loc.get_or_insert(st.referenced);
+    for (key, st) in raw::in_file_order(raw_states) {
+        let name = &key.value;
+        first_loc.get_or_insert(key.referenced);
         if !is_identifier(name) {
             ck.at(
-                st.referenced,
+                key.referenced,
                 format!("state name `{name}` must be snake_case"),
             );
         }
         let kind = match st.value.kind {
             raw::RawStateKind::Initial => {
-                initial.push((name.clone(), st.referenced));
+                initial.push((name.clone(), key.referenced));
                 StateKind::Initial
             }
             raw::RawStateKind::Normal => StateKind::Normal,
             raw::RawStateKind::Terminal => StateKind::Terminal,
         };
         if states.contains_key(name.as_str()) {
-            ck.at(
-                st.referenced,
+            ck.at(key.referenced,
                 format!("state `{name}` is declared twice; state names are shared by the main lifecycle and every region"),
             );
         }
@@ -970,6 +1003,29 @@ fn collect_states(
             );
             None
         }
+    }
+}
+
+/// Whether a JSON value can be stored in a variable of this type.
+pub(crate) fn json_fits(ty: VarType, v: &serde_json::Value) -> bool {
+    match ty {
+        VarType::Int => v.is_i64() || v.is_u64(),
+        VarType::Bool => v.is_boolean(),
+        VarType::String => v.is_string(),
+        VarType::Timestamp => v
+            .as_str()
+            .is_some_and(|s| chrono::DateTime::parse_from_rfc3339(s).is_ok()),
+        VarType::Json => true,
+    }
+}
+
+fn type_name(ty: VarType) -> &'static str {
+    match ty {
+        VarType::Int => "an int",
+        VarType::Bool => "a bool",
+        VarType::String => "a string",
+        VarType::Timestamp => "a timestamp (RFC 3339 text)",
+        VarType::Json => "JSON",
     }
 }
 
@@ -1029,13 +1085,29 @@ fn expression(
             None
         }
         Ok(expr) => {
+            let unknown_functions: Vec<&str> = expr
+                .functions()
+                .iter()
+                .map(String::as_str)
+                .filter(|f| !is_known_function(f))
+                .collect();
+            for f in &unknown_functions {
+                ck.at(
+                    source.referenced,
+                    format!(
+                        "expression `{}` calls unknown function `{f}`{}",
+                        source.value,
+                        suggest(f, EXTRA_FUNCTIONS.iter().chain(CEL_FUNCTIONS))
+                    ),
+                );
+            }
             let unknown: Vec<&str> = expr
                 .names()
                 .iter()
                 .map(String::as_str)
                 .filter(|n| !variables.contains_key(*n) && !BUILTIN_NAMES.contains(n))
                 .collect();
-            if unknown.is_empty() {
+            if unknown.is_empty() && unknown_functions.is_empty() {
                 return Some(expr);
             }
             for n in unknown {
@@ -1111,14 +1183,15 @@ fn check_graph(
             }
         }
     }
+    let key_location = |map: &raw::Named<raw::RawState>, name: &str| {
+        map.keys().find(|k| k.value == name).map(|k| k.referenced)
+    };
     let location = |name: &str| -> Location {
-        raw.states
-            .get(name)
-            .map(|s| s.referenced)
+        key_location(&raw.states, name)
             .or_else(|| {
                 raw.regions
                     .values()
-                    .find_map(|r| r.value.states.get(name).map(|s| s.referenced))
+                    .find_map(|r| key_location(&r.value.states, name))
             })
             .unwrap_or(Location::UNKNOWN)
     };

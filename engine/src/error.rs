@@ -32,7 +32,6 @@ pub enum EngineError {
     #[error("deadline `{deadline}` passed at {due_local}")]
     DeadlinePassed {
         deadline: DeadlineName,
-        action: ActionName,
         due: DateTime<Utc>,
         due_local: String,
         next_due_local: Option<String>,

@@ -29,6 +29,57 @@ pub const EXTRA_FUNCTIONS: &[&str] = &[
     "text_chars",
 ];
 
+/// CEL's standard functions and macros (operators are internal names starting with `_`).
+pub const CEL_FUNCTIONS: &[&str] = &[
+    "size",
+    "contains",
+    "startsWith",
+    "endsWith",
+    "matches",
+    "has",
+    "all",
+    "exists",
+    "exists_one",
+    "map",
+    "filter",
+    "int",
+    "uint",
+    "double",
+    "string",
+    "bytes",
+    "bool",
+    "timestamp",
+    "duration",
+    "type",
+    "dyn",
+    "max",
+    "min",
+    "getFullYear",
+    "getMonth",
+    "getDate",
+    "getDayOfMonth",
+    "getDayOfWeek",
+    "getDayOfYear",
+    "getHours",
+    "getMinutes",
+    "getSeconds",
+    "getMilliseconds",
+    "optional",
+    "or",
+    "orValue",
+    "hasValue",
+    "value",
+];
+
+pub fn is_known_function(name: &str) -> bool {
+    name.starts_with('_')
+        || name.ends_with('_')
+        || name.contains('@')
+        || name.contains('.')
+        || EXTRA_FUNCTIONS.contains(&name)
+        || CEL_FUNCTIONS.contains(&name)
+}
+
 /// A compiled expression with the top-level names it reads.
 pub struct Expr {
     pub source: String,
@@ -47,7 +98,7 @@ impl Expr {
     pub fn compile(source: &str) -> Result<Self, String> {
         let program = std::panic::catch_unwind(|| cel::Program::compile(source))
             .map_err(|_| "the expression could not be parsed".to_owned())?
-            .map_err(|e| e.to_string().replace('\n', " "))?;
+            .map_err(|e| parse_error_text(&e.to_string()))?;
         let refs = program.references();
         let names = refs.variables().into_iter().map(str::to_owned).collect();
         let functions = refs.functions().into_iter().map(str::to_owned).collect();
@@ -64,6 +115,11 @@ impl Expr {
         &self.names
     }
 
+    /// Functions and methods the expression calls.
+    pub fn functions(&self) -> &[String] {
+        &self.functions
+    }
+
     pub fn reads(&self, name: &str) -> bool {
         self.names.iter().any(|n| n == name)
     }
@@ -76,6 +132,22 @@ impl Expr {
         self.program
             .execute(ctx)
             .map_err(|e| format!("`{}`: {e}", self.source))
+    }
+}
+
+/// CEL's parse error without its ASCII-art pointer, the position as a character offset.
+fn parse_error_text(raw: &str) -> String {
+    let first = raw.lines().next().unwrap_or(raw).trim();
+    let first = first.strip_prefix("ERROR: ").unwrap_or(first);
+    let Some(rest) = first.strip_prefix("<input>:") else {
+        return first.to_owned();
+    };
+    let mut parts = rest.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(_line), Some(column), Some(message)) => {
+            format!("at character {}: {}", column.trim(), message.trim())
+        }
+        _ => first.to_owned(),
     }
 }
 

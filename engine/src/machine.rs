@@ -3,7 +3,9 @@
 
 use crate::calendar::Calendar;
 use crate::deadline::{self, DeadlineInstance};
-use crate::definition::{Action, Binding, Completion, Definition, Guard, StateKind, VarType};
+use crate::definition::{
+    Action, Binding, Completion, Definition, Guard, StateKind, VarType, json_fits,
+};
 use crate::error::EngineError;
 use crate::expr::{self, CelValue, Expr};
 use crate::forms::FieldError;
@@ -407,14 +409,14 @@ impl<'a> Engine<'a> {
                     errors: Vec::new(),
                 });
             };
-            if let Some(schema) = def.forms.get(form).map(|f| &f.schema) {
-                if !schema.is_valid(data) {
-                    return Err(EngineError::FormIncomplete {
-                        form: form.clone(),
-                        label,
-                        errors: schema.errors(data),
-                    });
-                }
+            if let Some(schema) = def.forms.get(form).map(|f| &f.schema)
+                && !schema.is_valid(data)
+            {
+                return Err(EngineError::FormIncomplete {
+                    form: form.clone(),
+                    label,
+                    errors: schema.errors(data),
+                });
             }
         }
         let exprs = action
@@ -729,7 +731,6 @@ fn passed_gate(
         .replace("{next_due}", next_due_local.as_deref().unwrap_or("-"));
     Some(EngineError::DeadlinePassed {
         deadline: d.name.clone(),
-        action: action.clone(),
         due: d.due,
         due_local,
         next_due_local,
@@ -790,18 +791,6 @@ fn clear_collections(def: &Definition, snapshot: &mut CaseSnapshot, state: &Stat
         .filter(|a| a.collect.is_some() && a.from.contains(state))
     {
         snapshot.collected.remove(&a.name);
-    }
-}
-
-fn json_fits(ty: VarType, v: &Value) -> bool {
-    match ty {
-        VarType::Int => v.is_i64() || v.is_u64(),
-        VarType::Bool => v.is_boolean(),
-        VarType::String => v.is_string(),
-        VarType::Timestamp => v
-            .as_str()
-            .is_some_and(|s| DateTime::parse_from_rfc3339(s).is_ok()),
-        VarType::Json => true,
     }
 }
 

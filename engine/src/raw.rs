@@ -4,9 +4,27 @@
 
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 pub type Sp<T> = Spanned<T>;
+
+/// A mapping whose keys are names; both keys and values keep their position.
+pub type Named<V> = HashMap<Sp<String>, Sp<V>>;
+
+/// Entries in the order they appear in the file.
+pub fn in_file_order<V>(map: &Named<V>) -> Vec<(&Sp<String>, &Sp<V>)> {
+    let mut entries: Vec<_> = map.iter().collect();
+    entries.sort_by_key(|(k, _)| (k.referenced.line(), k.referenced.column()));
+    entries
+}
+
+pub fn lookup<'a, V>(map: &'a Named<V>, name: &str) -> Option<&'a Sp<V>> {
+    map.iter().find(|(k, _)| k.value == name).map(|(_, v)| v)
+}
+
+pub fn has_key<V>(map: &Named<V>, name: &str) -> bool {
+    lookup(map, name).is_some()
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -17,19 +35,19 @@ pub struct RawDefinition {
     pub timezone: Sp<String>,
     #[serde(default)]
     pub round: Option<RawRound>,
-    pub roles: BTreeMap<String, Sp<RawRole>>,
+    pub roles: Named<RawRole>,
     #[serde(default)]
-    pub variables: BTreeMap<String, Sp<RawVariable>>,
+    pub variables: Named<RawVariable>,
     #[serde(default)]
-    pub forms: BTreeMap<String, Sp<RawForm>>,
+    pub forms: Named<RawForm>,
     #[serde(default)]
     pub eligibility: Vec<RawGuard>,
-    pub states: BTreeMap<String, Sp<RawState>>,
+    pub states: Named<RawState>,
     #[serde(default)]
-    pub regions: BTreeMap<String, Sp<RawRegion>>,
+    pub regions: Named<RawRegion>,
     pub actions: Vec<Sp<RawAction>>,
     #[serde(default)]
-    pub deadlines: BTreeMap<String, Sp<RawDeadline>>,
+    pub deadlines: Named<RawDeadline>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -43,7 +61,7 @@ pub struct RawTitle {
 #[serde(deny_unknown_fields)]
 pub struct RawRound {
     /// The yearly cutoff that closes a round, as a date and time in the definition's timezone.
-    pub cutoff: RawYearly,
+    pub cutoff: Sp<RawYearly>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -141,7 +159,7 @@ pub struct RawRegion {
     pub label: String,
     /// Main states during which this region runs.
     pub active_in: Vec<Sp<String>>,
-    pub states: BTreeMap<String, Sp<RawState>>,
+    pub states: Named<RawState>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -163,7 +181,7 @@ pub struct RawAction {
     #[serde(default)]
     pub guards: Vec<RawGuard>,
     #[serde(default)]
-    pub set: BTreeMap<String, Sp<String>>,
+    pub set: Named<String>,
     #[serde(default)]
     pub collect: Option<RawCollect>,
     /// Roles told about this action once it is taken, beyond those who must act next.
