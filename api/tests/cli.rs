@@ -1,0 +1,156 @@
+//! The `pilotflow` command line, run as a process from the repository root.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn pilotflow(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_pilotflow"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("the pilotflow binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).expect("output is UTF-8")
+}
+
+/// Exit code, stdout and stderr, for assertion messages.
+fn show(out: &Output) -> String {
+    format!(
+        "exit: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+/// `file:line:column:` for every `# expect:` line of a fixture.
+fn expected_prefixes(file: &str) -> Vec<String> {
+    std::fs::read_to_string(repo().join(file))
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("# expect:"))
+        .map(|rest| {
+            let mut parts = rest.trim_start().splitn(3, ':');
+            let line = parts.next().unwrap().trim();
+            let column = parts.next().unwrap().trim();
+            format!("{file}:{line}:{column}:")
+        })
+        .collect()
+}
+
+#[test]
+fn validate_accepts_the_pilot_zone_workflow() {
+    let out = pilotflow(&["validate", "workflows/pilot-zone.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("workflows/pilot-zone.yaml: ok"),
+        "{}",
+        show(&out)
+    );
+    assert!(text(&out.stderr).is_empty(), "{}", show(&out));
+}
+
+#[test]
+fn validate_lists_every_problem_with_its_position() {
+    let file = "tests/broken/several_problems.yaml";
+    let out = pilotflow(&["validate", "--schemas", "tests/broken/schemas", file]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    let prefixes = expected_prefixes(file);
+    assert_eq!(prefixes.len(), 3, "the fixture declares three problems");
+    for prefix in &prefixes {
+        assert!(
+            stderr.lines().any(|l| l.starts_with(prefix.as_str())),
+            "no line starting with `{prefix}`\n{}",
+            show(&out)
+        );
+    }
+    assert!(
+        stderr.lines().any(|l| l == "3 problems found"),
+        "{}",
+        show(&out)
+    );
+    assert!(!text(&out.stdout).contains(": ok"), "{}", show(&out));
+}
+
+#[test]
+fn validate_reports_each_file_of_several() {
+    let broken = "tests/broken/several_problems.yaml";
+    let out = pilotflow(&[
+        "validate",
+        "--schemas",
+        "schemas",
+        "workflows/pilot-zone.yaml",
+        broken,
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    let stderr = text(&out.stderr);
+    assert!(
+        stdout.contains("workflows/pilot-zone.yaml: ok"),
+        "the valid file is still reported\n{}",
+        show(&out)
+    );
+    // Against the real schemas the broken file's three problems are all still there.
+    for prefix in expected_prefixes(broken) {
+        assert!(
+            stderr.lines().any(|l| l.starts_with(prefix.as_str())),
+            "no line starting with `{prefix}`\n{}",
+            show(&out)
+        );
+    }
+    assert!(
+        stderr.lines().any(|l| l == "3 problems found"),
+        "{}",
+        show(&out)
+    );
+}
+
+#[test]
+fn diagram_prints_mermaid() {
+    let out = pilotflow(&["diagram", "workflows/pilot-zone.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("---"), "{}", show(&out));
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with("title: ")),
+        "{}",
+        show(&out)
+    );
+    assert_eq!(lines.next(), Some("---"), "{}", show(&out));
+    for wanted in [
+        "stateDiagram-v2",
+        "[*] --> draft",
+        "draft --> municipal_review : 提交申请",
+        "state \"年度实验计划与总结\" as annual {",
+    ] {
+        assert!(
+            stdout.lines().any(|l| l.trim() == wanted),
+            "no line `{wanted}`\n{}",
+            show(&out)
+        );
+    }
+}
+
+#[test]
+fn validate_names_a_missing_file() {
+    let missing = "workflows/no-such-workflow.yaml";
+    let out = pilotflow(&["validate", missing]);
+    assert_eq!(out.status.code(), Some(1), "{}", show(&out));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(missing),
+        "the message names the file\n{}",
+        show(&out)
+    );
+    assert!(text(&out.stdout).is_empty(), "{}", show(&out));
+}
