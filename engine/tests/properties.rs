@@ -15,12 +15,29 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone)]
 enum Step {
     /// Any actor, any action name: mostly refusals.
-    Fire { actor: usize, action: usize, input: InputKind },
+    Fire {
+        actor: usize,
+        action: usize,
+        input: InputKind,
+    },
     /// One of the actions some actor is offered now, so that walks get deep into the lifecycle.
-    Offered { actor: usize, action: usize, input: InputKind },
-    SaveForm { actor: usize, form: usize, valid: bool },
-    Assign { actor: usize, experts: Vec<u32> },
-    Wait { hours: i64 },
+    Offered {
+        actor: usize,
+        action: usize,
+        input: InputKind,
+    },
+    SaveForm {
+        actor: usize,
+        form: usize,
+        valid: bool,
+    },
+    Assign {
+        actor: usize,
+        experts: Vec<u32>,
+    },
+    Wait {
+        hours: i64,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -31,11 +48,24 @@ enum InputKind {
 }
 
 fn actors() -> Vec<Actor> {
-    vec![district(), city(), other_city(), province(), expert(1), expert(2), expert(3), expert(4)]
+    vec![
+        district(),
+        city(),
+        other_city(),
+        province(),
+        expert(1),
+        expert(2),
+        expert(3),
+        expert(4),
+    ]
 }
 
 fn action_names() -> Vec<String> {
-    let mut names: Vec<String> = pilot_zone().actions.iter().map(|a| a.name.to_string()).collect();
+    let mut names: Vec<String> = pilot_zone()
+        .actions
+        .iter()
+        .map(|a| a.name.to_string())
+        .collect();
     names.dedup();
     names.sort();
     names.dedup();
@@ -65,7 +95,11 @@ fn input_for(action: &str, kind: InputKind) -> Value {
         InputKind::Garbage => json!({"unexpected": [1, 2, 3], "year": "一"}),
         InputKind::Example => {
             let path = repo().join(format!("workflows/examples/pilot-zone/{action}.json"));
-            if path.exists() { example(&format!("{action}.json")) } else { Value::Null }
+            if path.exists() {
+                example(&format!("{action}.json"))
+            } else {
+                Value::Null
+            }
         }
     }
 }

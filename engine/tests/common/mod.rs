@@ -19,7 +19,9 @@ pub struct Dir(pub PathBuf);
 impl SchemaSource for Dir {
     fn load(&self, path: &str) -> Result<Value, SchemaLoadError> {
         match std::fs::read_to_string(self.0.join(path)) {
-            Ok(t) => serde_json::from_str(&t).map_err(|e| SchemaLoadError::Unreadable(e.to_string())),
+            Ok(t) => {
+                serde_json::from_str(&t).map_err(|e| SchemaLoadError::Unreadable(e.to_string()))
+            }
             Err(_) => Err(SchemaLoadError::NotFound),
         }
     }
@@ -36,7 +38,10 @@ pub fn load(relative: &str) -> Definition {
     pilotflow_engine::compile(relative, &text, &schemas()).unwrap_or_else(|d| {
         panic!(
             "{}",
-            d.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+            d.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n")
         )
     })
 }
@@ -120,7 +125,13 @@ impl Driver {
         }
     }
 
-    pub fn try_fire(&mut self, who: &Actor, action: &str, input: Value, now: &str) -> Result<pilotflow_engine::Outcome, pilotflow_engine::EngineError> {
+    pub fn try_fire(
+        &mut self,
+        who: &Actor,
+        action: &str,
+        input: Value,
+        now: &str,
+    ) -> Result<pilotflow_engine::Outcome, pilotflow_engine::EngineError> {
         let out = self.engine.fire(&self.case, who, action, &input, t(now))?;
         self.case = out.snapshot.clone();
         self.events.push(out.event.clone());
@@ -128,11 +139,14 @@ impl Driver {
     }
 
     pub fn fire(&mut self, who: &Actor, action: &str, now: &str) -> pilotflow_engine::Outcome {
-        let input = if Path::new(&repo().join(format!("workflows/examples/pilot-zone/{action}.json"))).exists() {
-            example(&format!("{action}.json"))
-        } else {
-            Value::Null
-        };
+        let input =
+            if Path::new(&repo().join(format!("workflows/examples/pilot-zone/{action}.json")))
+                .exists()
+            {
+                example(&format!("{action}.json"))
+            } else {
+                Value::Null
+            };
         self.try_fire(who, action, input, now)
             .unwrap_or_else(|e| panic!("{action} refused: {e:?}"))
     }
@@ -140,7 +154,13 @@ impl Driver {
     pub fn save_form(&mut self, form: &str, now: &str) {
         let out = self
             .engine
-            .save_form(&self.case, &district(), form, example(&format!("forms/{form}.json")), t(now))
+            .save_form(
+                &self.case,
+                &district(),
+                form,
+                example(&format!("forms/{form}.json")),
+                t(now),
+            )
             .unwrap();
         assert!(out.form_errors.is_empty(), "{:?}", out.form_errors);
         self.case = out.snapshot;
@@ -148,8 +168,14 @@ impl Driver {
     }
 
     pub fn assign_experts(&mut self, ns: &[u32], now: &str) {
-        let users = ns.iter().map(|n| UserId::new(format!("expert{n:02}"))).collect();
-        let out = self.engine.assign(&self.case, &province(), "expert", users, t(now)).unwrap();
+        let users = ns
+            .iter()
+            .map(|n| UserId::new(format!("expert{n:02}")))
+            .collect();
+        let out = self
+            .engine
+            .assign(&self.case, &province(), "expert", users, t(now))
+            .unwrap();
         self.case = out.snapshot;
         self.events.push(out.event);
     }
