@@ -151,53 +151,71 @@ fn parse_error_text(raw: &str) -> String {
     }
 }
 
-/// A CEL context with Pilotflow's functions bound to a timezone.
-pub fn new_context(tz: Tz) -> cel::Context<'static, 'static> {
-    let mut ctx = cel::Context::default();
+/// A CEL context with those of Pilotflow's functions that `wanted` says are called, bound to
+/// a timezone (registering all of them on every command is a measurable share of its cost).
+pub fn new_context(tz: Tz, wanted: impl Fn(&str) -> bool) -> cel::Context<'static, 'static> {
+    // The standard library is the same for every evaluation; building it costs tens of µs.
+    static STDLIB: std::sync::OnceLock<Arc<cel::Env>> = std::sync::OnceLock::new();
+    let env = STDLIB.get_or_init(|| Arc::new(cel::Env::stdlib()));
+    let mut ctx = cel::Context::with_env(Arc::clone(env));
     // The names are fixed and do not clash with CEL's standard library.
-    let _ = ctx.add_function(
-        "add_years",
-        move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
-            shift_months(tz, ts, n.saturating_mul(12)).map(CelValue::Timestamp)
-        },
-    );
-    let _ = ctx.add_function(
-        "add_months",
-        move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
-            shift_months(tz, ts, n).map(CelValue::Timestamp)
-        },
-    );
-    let _ = ctx.add_function(
-        "add_days",
-        move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
-            ts.checked_add_signed(chrono::Duration::days(n))
-                .map(CelValue::Timestamp)
-                .ok_or_else(|| cel::ExecutionError::function_error("add_days", "out of range"))
-        },
-    );
-    let _ = ctx.add_function(
-        "end_of_day",
-        move |ts: DateTime<FixedOffset>| -> Result<CelValue, cel::ExecutionError> {
-            let day = ts.with_timezone(&tz).date_naive();
-            end_of_local_day(tz, day)
-                .map(|t| CelValue::Timestamp(t.fixed_offset()))
-                .ok_or_else(|| cel::ExecutionError::function_error("end_of_day", "no such time"))
-        },
-    );
-    let _ = ctx.add_function(
-        "date",
-        move |s: Arc<String>| -> Result<CelValue, cel::ExecutionError> {
-            let day = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
-                .map_err(|e| cel::ExecutionError::function_error("date", e))?;
-            tz.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
-                .earliest()
-                .map(|t| CelValue::Timestamp(t.fixed_offset()))
-                .ok_or_else(|| cel::ExecutionError::function_error("date", "no such time"))
-        },
-    );
-    let _ = ctx.add_function("text_chars", |v: CelValue| -> i64 {
-        count_text_chars_cel(&v)
-    });
+    if wanted("add_years") {
+        let _ = ctx.add_function(
+            "add_years",
+            move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
+                shift_months(tz, ts, n.saturating_mul(12)).map(CelValue::Timestamp)
+            },
+        );
+    }
+    if wanted("add_months") {
+        let _ = ctx.add_function(
+            "add_months",
+            move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
+                shift_months(tz, ts, n).map(CelValue::Timestamp)
+            },
+        );
+    }
+    if wanted("add_days") {
+        let _ = ctx.add_function(
+            "add_days",
+            move |ts: DateTime<FixedOffset>, n: i64| -> Result<CelValue, cel::ExecutionError> {
+                ts.checked_add_signed(chrono::Duration::days(n))
+                    .map(CelValue::Timestamp)
+                    .ok_or_else(|| cel::ExecutionError::function_error("add_days", "out of range"))
+            },
+        );
+    }
+    if wanted("end_of_day") {
+        let _ = ctx.add_function(
+            "end_of_day",
+            move |ts: DateTime<FixedOffset>| -> Result<CelValue, cel::ExecutionError> {
+                let day = ts.with_timezone(&tz).date_naive();
+                end_of_local_day(tz, day)
+                    .map(|t| CelValue::Timestamp(t.fixed_offset()))
+                    .ok_or_else(|| {
+                        cel::ExecutionError::function_error("end_of_day", "no such time")
+                    })
+            },
+        );
+    }
+    if wanted("date") {
+        let _ = ctx.add_function(
+            "date",
+            move |s: Arc<String>| -> Result<CelValue, cel::ExecutionError> {
+                let day = NaiveDate::parse_from_str(&s, "%Y-%m-%d")
+                    .map_err(|e| cel::ExecutionError::function_error("date", e))?;
+                tz.from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+                    .earliest()
+                    .map(|t| CelValue::Timestamp(t.fixed_offset()))
+                    .ok_or_else(|| cel::ExecutionError::function_error("date", "no such time"))
+            },
+        );
+    }
+    if wanted("text_chars") {
+        let _ = ctx.add_function("text_chars", |v: CelValue| -> i64 {
+            count_text_chars_cel(&v)
+        });
+    }
     ctx
 }
 

@@ -14,6 +14,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,7 +71,8 @@ pub struct CaseSnapshot {
     /// The state of every region that has started.
     pub regions: BTreeMap<RegionName, StateName>,
     pub vars: BTreeMap<String, Value>,
-    pub forms: BTreeMap<FormName, Value>,
+    /// Saved form documents; shared, because they are large and never change once saved.
+    pub forms: BTreeMap<FormName, Arc<Value>>,
     pub assignments: BTreeMap<RoleName, BTreeSet<UserId>>,
     /// Submissions to collect actions that are still open, by user.
     pub collected: BTreeMap<ActionName, BTreeMap<UserId, Value>>,
@@ -566,7 +568,8 @@ impl<'a> Engine<'a> {
         }
         let form_errors = form.schema.errors(&data);
         let mut next = snapshot.clone();
-        next.forms.insert(FormName::new(form_name), data.clone());
+        next.forms
+            .insert(FormName::new(form_name), Arc::new(data.clone()));
         next.version += 1;
         Ok(Outcome {
             event: Event {
@@ -825,11 +828,12 @@ impl Scope {
         exprs: impl Iterator<Item = &'e Expr>,
     ) -> Self {
         let def = engine.def;
+        let exprs: Vec<&Expr> = exprs.collect();
         let mut names: BTreeSet<&str> = BTreeSet::new();
-        for e in exprs {
+        for e in &exprs {
             names.extend(e.names().iter().map(String::as_str));
         }
-        let mut ctx = expr::new_context(def.timezone);
+        let mut ctx = expr::new_context(def.timezone, |f| exprs.iter().any(|e| e.uses_function(f)));
         for name in names {
             let value = match name {
                 "now" => expr::timestamp(now),
@@ -843,7 +847,7 @@ impl Scope {
                             let v = snapshot
                                 .forms
                                 .get(f)
-                                .map_or(CelValue::Null, expr::json_to_cel);
+                                .map_or(CelValue::Null, |v| expr::json_to_cel(v));
                             (f.as_str().to_owned(), v)
                         })
                         .collect();
