@@ -1029,17 +1029,28 @@ fn type_name(ty: VarType) -> &'static str {
     }
 }
 
-fn check_role(ck: &mut Checker<'_>, roles: &BTreeMap<RoleName, Role>, r: &Sp<String>, what: &str) {
-    if !roles.contains_key(r.value.as_str()) {
+/// Reports `name` unless `known` declares it.
+fn check_declared<K: std::borrow::Borrow<str> + Ord, V>(
+    ck: &mut Checker<'_>,
+    known: &BTreeMap<K, V>,
+    name: &Sp<String>,
+    what: &str,
+    kind: &str,
+) {
+    if !known.contains_key(name.value.as_str()) {
         ck.at(
-            r.referenced,
+            name.referenced,
             format!(
-                "{what}: unknown role `{}`{}",
-                r.value,
-                suggest(&r.value, roles.keys().map(RoleName::as_str))
+                "{what}: unknown {kind} `{}`{}",
+                name.value,
+                suggest(&name.value, known.keys().map(|k| k.borrow()))
             ),
         );
     }
+}
+
+fn check_role(ck: &mut Checker<'_>, roles: &BTreeMap<RoleName, Role>, r: &Sp<String>, what: &str) {
+    check_declared(ck, roles, r, what, "role");
 }
 
 fn check_state(
@@ -1048,16 +1059,7 @@ fn check_state(
     s: &Sp<String>,
     what: &str,
 ) {
-    if !states.contains_key(s.value.as_str()) {
-        ck.at(
-            s.referenced,
-            format!(
-                "{what}: unknown state `{}`{}",
-                s.value,
-                suggest(&s.value, states.keys().map(StateName::as_str))
-            ),
-        );
-    }
+    check_declared(ck, states, s, what, "state");
 }
 
 fn guard(

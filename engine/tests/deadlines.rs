@@ -9,9 +9,7 @@ use pilotflow_engine::{Calendar, CalendarYear, Engine, EngineError};
 use serde_json::json;
 
 fn submitted(created: &str) -> Driver {
-    let mut d = Driver::start(created);
-    d.save_form("application", created);
-    d.save_form("experiment_plan", created);
+    let mut d = Driver::drafted(created);
     d.fire(&district(), "submit", "2026-09-01T09:00:00+08:00");
     d
 }
@@ -112,9 +110,7 @@ fn carry_over_moves_a_late_case_to_the_next_round() {
 
 #[test]
 fn a_city_internal_cutoff_gates_the_districts_submission() {
-    let mut d = Driver::start("2026-11-23T10:00:00+08:00");
-    d.save_form("application", "2026-11-23T10:00:00+08:00");
-    d.save_form("experiment_plan", "2026-11-23T10:00:00+08:00");
+    let mut d = Driver::drafted("2026-11-23T10:00:00+08:00");
     let too_late = json!({"cutoff_date": "2027-10-15"});
     let refused = d.try_fire(
         &city(),

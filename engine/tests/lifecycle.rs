@@ -68,9 +68,7 @@ fn application_path_from_draft_to_confirmation() {
 
 #[test]
 fn city_return_and_resubmission() {
-    let mut d = Driver::start("2026-11-23T10:00:00+08:00");
-    d.save_form("application", "2026-11-23T10:05:00+08:00");
-    d.save_form("experiment_plan", "2026-11-23T10:06:00+08:00");
+    let mut d = Driver::drafted("2026-11-23T10:00:00+08:00");
     d.fire(&district(), "submit", "2027-03-01T09:00:00+08:00");
     let out = d.fire(&city(), "return", "2027-03-02T09:00:00+08:00");
     assert_eq!(d.state(), "draft");
@@ -83,9 +81,7 @@ fn city_return_and_resubmission() {
 
 #[test]
 fn provincial_return_goes_back_to_the_district() {
-    let mut d = Driver::start("2026-11-23T10:00:00+08:00");
-    d.save_form("application", "2026-11-23T10:05:00+08:00");
-    d.save_form("experiment_plan", "2026-11-23T10:06:00+08:00");
+    let mut d = Driver::drafted("2026-11-23T10:00:00+08:00");
     d.fire(&district(), "submit", "2027-03-01T09:00:00+08:00");
     d.fire(&city(), "forward", "2027-03-02T09:00:00+08:00");
     d.fire(&province(), "return", "2027-03-05T09:00:00+08:00");
@@ -94,16 +90,7 @@ fn provincial_return_goes_back_to_the_district() {
 
 #[test]
 fn rejection_records_the_reasons_and_ends_the_case() {
-    let mut d = Driver::start("2026-11-23T10:00:00+08:00");
-    d.save_form("application", "2026-11-23T10:05:00+08:00");
-    d.save_form("experiment_plan", "2026-11-23T10:06:00+08:00");
-    d.fire(&district(), "submit", "2027-03-01T09:00:00+08:00");
-    d.fire(&city(), "forward", "2027-03-02T09:00:00+08:00");
-    d.fire(&province(), "start_review", "2027-03-05T09:00:00+08:00");
-    d.assign_experts(&[1, 2, 3], "2027-03-05T10:00:00+08:00");
-    for n in [1, 2, 3] {
-        d.fire(&expert(n), "score", "2027-03-10T09:00:00+08:00");
-    }
+    let mut d = Driver::scored("2026-11-23T10:00:00+08:00");
     let out = d.fire(&province(), "reject", "2027-03-20T09:00:00+08:00");
     assert_eq!(d.state(), "rejected");
     assert_eq!(
@@ -303,9 +290,7 @@ fn acceptance_with_rectification_then_title_and_national_recommendation() {
         "2029-04-02T09:00:00+08:00",
     );
     assert_eq!(d.state(), "acceptance_review");
-    for n in [10, 11, 12] {
-        d.fire(&expert(n), "acceptance_score", "2029-04-20T09:00:00+08:00");
-    }
+    d.acceptance_scores("2029-04-20T09:00:00+08:00");
     assert_eq!(d.state(), "acceptance_decision");
     d.fire(
         &province(),
@@ -330,9 +315,7 @@ fn acceptance_with_rectification_then_title_and_national_recommendation() {
         !d.case.collected.contains_key("acceptance_score"),
         "re-review starts with no sheets"
     );
-    for n in [10, 11, 12] {
-        d.fire(&expert(n), "acceptance_score", "2029-08-20T09:00:00+08:00");
-    }
+    d.acceptance_scores("2029-08-20T09:00:00+08:00");
     d.fire(&province(), "pass", "2029-09-01T09:00:00+08:00");
     assert_eq!(d.state(), "titled");
     assert_eq!(d.case.vars["recommended_national"], json!(true));
@@ -348,9 +331,7 @@ fn acceptance_can_fail() {
         "submit_final_report",
         "2029-04-02T09:00:00+08:00",
     );
-    for n in [10, 11, 12] {
-        d.fire(&expert(n), "acceptance_score", "2029-04-20T09:00:00+08:00");
-    }
+    d.acceptance_scores("2029-04-20T09:00:00+08:00");
     d.fire(&province(), "fail", "2029-05-01T09:00:00+08:00");
     assert_eq!(d.state(), "failed");
 }
@@ -396,9 +377,7 @@ fn a_short_plan_is_saved_but_cannot_be_submitted() {
 
 #[test]
 fn invalid_input_lists_every_field_with_its_chinese_title() {
-    let mut d = Driver::start("2026-11-23T10:00:00+08:00");
-    d.save_form("application", "2026-11-23T10:05:00+08:00");
-    d.save_form("experiment_plan", "2026-11-23T10:06:00+08:00");
+    let mut d = Driver::drafted("2026-11-23T10:00:00+08:00");
     d.fire(&district(), "submit", "2027-03-01T09:00:00+08:00");
     let bad = json!({"opinion": 5, "reviewer": "", "extra": true});
     match d.engine.fire(
@@ -424,9 +403,7 @@ fn invalid_input_lists_every_field_with_its_chinese_title() {
 
 #[test]
 fn roles_bind_by_unit_and_by_assignment() {
-    let mut d = Driver::start("2026-11-23T10:00:00+08:00");
-    d.save_form("application", "2026-11-23T10:05:00+08:00");
-    d.save_form("experiment_plan", "2026-11-23T10:06:00+08:00");
+    let mut d = Driver::drafted("2026-11-23T10:00:00+08:00");
     let now = t("2027-03-01T09:00:00+08:00");
     let by_city = d
         .engine

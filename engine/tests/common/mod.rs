@@ -188,11 +188,18 @@ impl Driver {
         self.case.regions.get(name).map(|s| s.as_str())
     }
 
-    /// Draft to confirmation, the application path with the example inputs.
-    pub fn confirmed(created: &str) -> Self {
+    /// A new case with both application forms saved from the examples.
+    pub fn drafted(created: &str) -> Self {
         let mut d = Self::start(created);
         d.save_form("application", created);
         d.save_form("experiment_plan", created);
+        d
+    }
+
+    /// Draft to the province's decision: submitted, forwarded, checked and scored by
+    /// experts 10–12, with the example inputs.
+    pub fn scored(created: &str) -> Self {
+        let mut d = Self::drafted(created);
         d.fire(&district(), "submit", "2027-03-01T09:00:00+08:00");
         d.fire(&city(), "forward", "2027-03-10T09:00:00+08:00");
         d.fire(&province(), "start_review", "2027-03-15T09:00:00+08:00");
@@ -200,7 +207,20 @@ impl Driver {
         for n in [10, 11, 12] {
             d.fire(&expert(n), "score", "2027-03-20T09:00:00+08:00");
         }
+        d
+    }
+
+    /// Draft to confirmation, the application path with the example inputs.
+    pub fn confirmed(created: &str) -> Self {
+        let mut d = Self::scored(created);
         d.fire(&province(), "confirm", "2027-04-01T10:00:00+08:00");
         d
+    }
+
+    /// Every assigned expert submits the acceptance score sheet.
+    pub fn acceptance_scores(&mut self, now: &str) {
+        for n in [10, 11, 12] {
+            self.fire(&expert(n), "acceptance_score", now);
+        }
     }
 }
