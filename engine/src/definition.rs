@@ -593,6 +593,8 @@ fn build(
     // Actions
     let mut actions = Vec::new();
     let mut seen: BTreeMap<(String, String), Location> = BTreeMap::new();
+    // Set when a transition names a state that does not exist; reachability is then meaningless.
+    let mut dangling = false;
     for action in &raw.actions {
         let a = &action.value;
         let name = &a.name.value;
@@ -606,6 +608,7 @@ fn build(
         let mut region: Option<Option<RegionName>> = None;
         for s in a.from.value.items() {
             let Some(state) = states.get(s) else {
+                dangling = true;
                 ck.at(
                     a.from.referenced,
                     format!(
@@ -645,10 +648,13 @@ fn build(
         let region = region.flatten();
         let to = a.to.as_ref().map(|t| {
             match states.get(t.value.as_str()) {
-                None => ck.at(
+                None => {
+                    dangling = true;
+                    ck.at(
                     t.referenced,
                     format!("action `{name}` goes to unknown state `{}`{}", t.value, suggest(&t.value, states.keys().map(StateName::as_str))),
-                ),
+                    );
+                }
                 Some(st) if st.region != region => ck.at(
                     t.referenced,
                     format!("action `{name}` goes to `{}`, which is not in the same region as the states it starts from", t.value),
@@ -880,11 +886,6 @@ fn build(
         });
     }
 
-    // Reachability is meaningless while transitions name states that do not exist.
-    let dangling = actions.iter().any(|a| {
-        a.to.as_ref().is_some_and(|t| !states.contains_key(t))
-            || a.from.len() < raw_from_len(raw, a)
-    });
     if !dangling {
         check_graph(ck, raw, &states, &regions, &actions, main_initial.as_ref());
     }
@@ -908,16 +909,6 @@ fn build(
         actions,
         deadlines,
     })
-}
-
-/// How many `from` states the action named in the file (some may have been unknown).
-fn raw_from_len(raw: &RawDefinition, a: &Action) -> usize {
-    raw.actions
-        .iter()
-        .filter(|r| r.value.name.value == a.name.as_str())
-        .map(|r| r.value.from.value.items().len())
-        .max()
-        .unwrap_or(0)
 }
 
 fn yearly(spanned: &Sp<raw::RawYearly>, ck: &mut Checker<'_>) -> Option<Yearly> {
