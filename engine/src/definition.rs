@@ -832,6 +832,23 @@ fn build(
                         )
                     ),
                 );
+            } else if !actions.iter().any(|a| {
+                a.name == g.value.as_str()
+                    && a.from
+                        .iter()
+                        .any(|s| dv.active_in.iter().any(|x| x.value == s.as_str()))
+            }) {
+                // The gate could never refuse anything: the action is never available while
+                // the deadline runs.
+                ck.at(
+                    g.referenced,
+                    format!(
+                        "deadline `{name}` gates `{}`, but `{}` cannot be taken in any state the deadline is active in ({})",
+                        g.value,
+                        g.value,
+                        dv.active_in.iter().map(|x| x.value.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                );
             }
         }
         let (remind_days_before, remind_to) = match &dv.remind {
