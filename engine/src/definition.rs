@@ -271,12 +271,19 @@ pub fn compile(
     let raw: RawDefinition = match serde_saphyr::from_str(source) {
         Ok(raw) => raw,
         Err(e) => {
-            let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let (mut line, mut column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
+            let mut message = yaml_message(&e);
+            // serde-saphyr reports a missing top-level key at the last top-level key (column 1);
+            // the start of the definition is where its author will look for it.
+            if message.starts_with("required key") && column == 1 {
+                (line, column) = (1, 1);
+                message = format!("the definition's {message}");
+            }
             return Err(vec![Diagnostic {
                 file: file.to_owned(),
                 line,
                 column,
-                message: yaml_message(&e),
+                message,
             }]);
         }
     };
@@ -306,7 +313,36 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
         Some(i) => text[..i].to_owned(),
         None => text,
     };
-    text.replace("unknown field", "unknown key")
+    plain_words(&text.replace("unknown field", "unknown key"))
+}
+
+/// serde-saphyr's words for a value of the wrong kind, said the way a workflow author writes YAML.
+fn plain_words(text: &str) -> String {
+    const KINDS: [(&str, &str); 8] = [
+        (
+            "expected sequence start",
+            "expected a list here, like [a, b] or lines starting with `- `",
+        ),
+        (
+            "expected mapping start",
+            "expected a mapping here (`key: value` lines or `{key: value}`)",
+        ),
+        ("expected string scalar", "expected text here"),
+        ("invalid u32", "expected a whole number here"),
+        ("invalid u64", "expected a whole number here"),
+        ("invalid i32", "expected a whole number here"),
+        ("invalid i64", "expected a whole number here"),
+        ("invalid bool", "expected true or false here"),
+    ];
+    if let Some(name) = text.strip_prefix("missing field ") {
+        return format!("required key {name} is missing");
+    }
+    for (library, plain) in KINDS {
+        if let Some(rest) = text.strip_prefix(library) {
+            return format!("{plain}{rest}");
+        }
+    }
+    text.to_owned()
 }
 
 fn build(
