@@ -63,22 +63,23 @@ fn validate_lists_every_problem_with_its_position() {
     let file = "tests/broken/several_problems.yaml";
     let out = pilotflow(&["validate", "--schemas", "tests/broken/schemas", file]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
-    let stderr = text(&out.stderr);
     let prefixes = expected_prefixes(file);
     assert_eq!(prefixes.len(), 3, "the fixture declares three problems");
-    for prefix in &prefixes {
+    assert_reports(&out, &prefixes, "3 problems found");
+    assert!(!text(&out.stdout).contains(": ok"), "{}", show(&out));
+}
+
+/// Every expected `file:line:column:` prefix starts a line of stderr, and so does the total.
+fn assert_reports(out: &std::process::Output, prefixes: &[String], total: &str) {
+    let stderr = text(&out.stderr);
+    for prefix in prefixes {
         assert!(
             stderr.lines().any(|l| l.starts_with(prefix.as_str())),
             "no line starting with `{prefix}`\n{}",
-            show(&out)
+            show(out)
         );
     }
-    assert!(
-        stderr.lines().any(|l| l == "3 problems found"),
-        "{}",
-        show(&out)
-    );
-    assert!(!text(&out.stdout).contains(": ok"), "{}", show(&out));
+    assert!(stderr.lines().any(|l| l == total), "{}", show(out));
 }
 
 #[test]
@@ -93,25 +94,13 @@ fn validate_reports_each_file_of_several() {
     ]);
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let stdout = text(&out.stdout);
-    let stderr = text(&out.stderr);
     assert!(
         stdout.contains("workflows/pilot-zone.yaml: ok"),
         "the valid file is still reported\n{}",
         show(&out)
     );
     // Against the real schemas the broken file's three problems are all still there.
-    for prefix in expected_prefixes(broken) {
-        assert!(
-            stderr.lines().any(|l| l.starts_with(prefix.as_str())),
-            "no line starting with `{prefix}`\n{}",
-            show(&out)
-        );
-    }
-    assert!(
-        stderr.lines().any(|l| l == "3 problems found"),
-        "{}",
-        show(&out)
-    );
+    assert_reports(&out, &expected_prefixes(broken), "3 problems found");
 }
 
 #[test]

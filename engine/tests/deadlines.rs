@@ -86,9 +86,7 @@ fn carry_over_moves_a_late_case_to_the_next_round() {
         serde_json::Value::Null,
         "2026-09-15T09:00:00+08:00",
     );
-    assert!(
-        matches!(early, Err(EngineError::GuardFailed { ref messages }) if messages[0].contains("尚未截止"))
-    );
+    assert_guard_failed(early, "尚未截止");
     let out = d.fire(&city(), "carry_over", "2026-10-08T09:00:00+08:00");
     assert_eq!(d.case.round(), Some(2027));
     assert_eq!(
@@ -118,10 +116,8 @@ fn a_city_internal_cutoff_gates_the_districts_submission() {
         too_late,
         "2026-12-01T09:00:00+08:00",
     );
-    assert!(
-        matches!(refused, Err(EngineError::GuardFailed { .. })),
-        "later than the province's cutoff"
-    );
+    // Later than the province's own cutoff.
+    assert_guard_failed(refused, "不能晚于省级截止日期");
     d.fire(&city(), "set_city_cutoff", "2026-12-01T09:00:00+08:00");
     let due = d
         .engine

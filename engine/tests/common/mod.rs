@@ -107,6 +107,20 @@ pub fn expert(n: u32) -> Actor {
     actor(&format!("expert{n:02}"), "expert", false, false, false)
 }
 
+/// Asserts a refusal by a guard whose message mentions `fragment`.
+pub fn assert_guard_failed(
+    result: Result<pilotflow_engine::Outcome, pilotflow_engine::EngineError>,
+    fragment: &str,
+) {
+    match result {
+        Err(pilotflow_engine::EngineError::GuardFailed { messages }) => assert!(
+            messages.iter().any(|m| m.contains(fragment)),
+            "no guard message mentions `{fragment}`: {messages:?}"
+        ),
+        other => panic!("expected guard_failed mentioning `{fragment}`, got {other:?}"),
+    }
+}
+
 /// Drives a case with the example documents and panics on the first refusal.
 pub struct Driver {
     pub engine: Engine<'static>,
