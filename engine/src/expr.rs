@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub use cel::Value as CelValue;
@@ -86,6 +87,8 @@ pub struct Expr {
     program: cel::Program,
     names: Vec<String>,
     functions: Vec<String>,
+    /// The saved forms it reads as `forms.<name>`; `None` when it uses `forms` any other way.
+    forms_read: Option<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Expr {
@@ -102,17 +105,26 @@ impl Expr {
         let refs = program.references();
         let names = refs.variables().into_iter().map(str::to_owned).collect();
         let functions = refs.functions().into_iter().map(str::to_owned).collect();
+        let mut forms = BTreeSet::new();
+        let forms_read = forms_named(program.expression(), &mut forms).then_some(forms);
         Ok(Self {
             source: source.to_owned(),
             program,
             names,
             functions,
+            forms_read,
         })
     }
 
     /// Top-level identifiers the expression reads.
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+
+    /// Whether the expression reads saved form `name` (converting a form to CEL is costly, so a
+    /// command converts only the forms its expressions read).
+    pub fn reads_form(&self, name: &str) -> bool {
+        self.reads("forms") && self.forms_read.as_ref().is_none_or(|f| f.contains(name))
     }
 
     /// Functions and methods the expression calls.
@@ -132,6 +144,43 @@ impl Expr {
         self.program
             .execute(ctx)
             .map_err(|e| format!("`{}`: {e}", self.source))
+    }
+}
+
+/// Collects `x` of every `forms.x`; false when `forms` is used in any other way.
+fn forms_named(e: &cel::common::ast::IdedExpr, out: &mut BTreeSet<String>) -> bool {
+    use cel::common::ast::{EntryExpr, Expr as Ast};
+    let entry =
+        |entry: &cel::common::ast::IdedEntryExpr, out: &mut BTreeSet<String>| match &entry.expr {
+            EntryExpr::MapEntry(m) => forms_named(&m.key, out) && forms_named(&m.value, out),
+            EntryExpr::StructField(f) => forms_named(&f.value, out),
+        };
+    match &e.expr {
+        Ast::Select(s) => match &s.operand.expr {
+            Ast::Ident(root) if root == "forms" => {
+                out.insert(s.field.clone());
+                true
+            }
+            _ => forms_named(&s.operand, out),
+        },
+        Ast::Ident(name) => name != "forms",
+        Ast::Call(c) => {
+            c.target.as_deref().is_none_or(|t| forms_named(t, out))
+                && c.args.iter().all(|a| forms_named(a, out))
+        }
+        Ast::Comprehension(c) => [
+            &c.iter_range,
+            &c.accu_init,
+            &c.loop_cond,
+            &c.loop_step,
+            &c.result,
+        ]
+        .into_iter()
+        .all(|x| forms_named(x, out)),
+        Ast::List(l) => l.elements.iter().all(|x| forms_named(x, out)),
+        Ast::Map(m) => m.entries.iter().all(|x| entry(x, out)),
+        Ast::Struct(s) => s.entries.iter().all(|x| entry(x, out)),
+        Ast::Literal(_) | Ast::Unspecified => true,
     }
 }
 
@@ -305,4 +354,33 @@ pub fn timestamp(t: DateTime<Utc>) -> CelValue {
 pub fn local_ymd(tz: Tz, t: DateTime<Utc>) -> (i32, u32, u32) {
     let l = t.with_timezone(&tz);
     (l.year(), l.month(), l.day())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::Expr;
+
+    #[test]
+    fn forms_read_by_name_are_known_and_anything_else_means_all() {
+        let named = Expr::compile(
+            "has(forms.application.city_level_project) && forms.application.city_level_project",
+        )
+        .unwrap();
+        assert!(named.reads_form("application"));
+        assert!(!named.reads_form("experiment_plan"));
+
+        let in_call = Expr::compile("text_chars(forms.experiment_plan.sections) > 3000").unwrap();
+        assert!(in_call.reads_form("experiment_plan"));
+        assert!(!in_call.reads_form("application"));
+
+        let dynamic = Expr::compile("forms[input.form] != null").unwrap();
+        assert!(dynamic.reads_form("application") && dynamic.reads_form("final_report"));
+
+        let whole = Expr::compile("size(forms) > 0").unwrap();
+        assert!(whole.reads_form("experiment_plan"));
+
+        let none = Expr::compile("now > deadlines.application_cutoff").unwrap();
+        assert!(!none.reads_form("application"));
+    }
 }

@@ -843,6 +843,7 @@ impl Scope {
                     let map: BTreeMap<String, CelValue> = def
                         .forms
                         .keys()
+                        .filter(|f| exprs.iter().any(|e| e.reads_form(f.as_str())))
                         .map(|f| {
                             let v = snapshot
                                 .forms
