@@ -1230,7 +1230,7 @@ fn check_graph(
         }
     }
     let key_location = |map: &raw::Named<raw::RawState>, name: &str| {
-        map.keys().find(|k| k.value == name).map(|k| k.referenced)
+        raw::entry(map, name).map(|(k, _)| k.referenced)
     };
     let location = |name: &str| -> Location {
         key_location(&raw.states, name)

@@ -1,7 +1,7 @@
 //! Guards and computed values are CEL expressions (the `cel` crate), compiled once when a
 //! definition is loaded and evaluated against a case context on every action.
 
-use chrono::{DateTime, Datelike, FixedOffset, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, FixedOffset, Months, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -348,12 +348,6 @@ pub fn json_to_cel(v: &serde_json::Value) -> CelValue {
 
 pub fn timestamp(t: DateTime<Utc>) -> CelValue {
     CelValue::Timestamp(t.fixed_offset())
-}
-
-/// Year, month and day of `t` in `tz` (used by round arithmetic).
-pub fn local_ymd(tz: Tz, t: DateTime<Utc>) -> (i32, u32, u32) {
-    let l = t.with_timezone(&tz);
-    (l.year(), l.month(), l.day())
 }
 
 #[cfg(test)]

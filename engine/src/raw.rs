@@ -18,8 +18,13 @@ pub fn in_file_order<V>(map: &Named<V>) -> Vec<(&Sp<String>, &Sp<V>)> {
     entries
 }
 
+/// The entry named `name`: its key (for the name's position) and its value.
+pub fn entry<'a, V>(map: &'a Named<V>, name: &str) -> Option<(&'a Sp<String>, &'a Sp<V>)> {
+    map.iter().find(|(k, _)| k.value == name)
+}
+
 pub fn lookup<'a, V>(map: &'a Named<V>, name: &str) -> Option<&'a Sp<V>> {
-    map.iter().find(|(k, _)| k.value == name).map(|(_, v)| v)
+    entry(map, name).map(|(_, v)| v)
 }
 
 pub fn has_key<V>(map: &Named<V>, name: &str) -> bool {
