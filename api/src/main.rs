@@ -1,8 +1,8 @@
-//! `pilotflow`: the command line (and, later, the service).
-
-mod workflow_files;
+//! `pilotflow`: the service and the command line.
 
 use clap::{Parser, Subcommand};
+use pilotflow::config::{LogFormat, Settings};
+use pilotflow::workflow_files;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -29,6 +29,14 @@ enum Command {
         #[arg(long)]
         schemas: Option<PathBuf>,
     },
+    /// Run the REST service (configuration: pilotflow.toml and PILOTFLOW_* variables).
+    Serve {
+        /// Seed an empty database with Jilin's demo users.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Check that every case's history hash chain is intact and replays to the stored case.
+    VerifyHistory,
     /// Print a workflow's lifecycle as a Mermaid stateDiagram-v2.
     Diagram {
         file: PathBuf,
@@ -37,9 +45,99 @@ enum Command {
     },
 }
 
+fn settings() -> Result<Settings, ExitCode> {
+    Settings::load().map_err(|e| {
+        eprintln!("configuration error: {e}");
+        ExitCode::FAILURE
+    })
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        })
+}
+
+fn serve(demo: bool) -> Result<(), ExitCode> {
+    let settings = settings()?;
+    init_logs(settings.log_format);
+    runtime()?.block_on(async move {
+        let app = pilotflow::startup::Application::build(settings, demo)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = ?e, "cannot start");
+                eprintln!("cannot start: {e:#}");
+                ExitCode::FAILURE
+            })?;
+        tracing::info!(port = app.port(), "listening");
+        app.run_until_stopped().await.map_err(|e| {
+            tracing::error!(error = ?e, "server stopped");
+            ExitCode::FAILURE
+        })
+    })
+}
+
+fn verify_history() -> Result<(), ExitCode> {
+    let settings = settings()?;
+    runtime()?.block_on(async move {
+        let fail = |e: anyhow::Error| {
+            eprintln!("verify-history: {e:#}");
+            ExitCode::FAILURE
+        };
+        let store = pilotflow::store::Store::connect(&settings.database_url(), 2)
+            .await
+            .map_err(|e| fail(e.into()))?;
+        store.migrate().await.map_err(|e| fail(e.into()))?;
+        let calendar = pilotflow_engine::Calendar::weekdays_only();
+        let report = pilotflow::verify::verify_all(&store, &calendar)
+            .await
+            .map_err(fail)?;
+        for (case, b) in &report.broken {
+            println!("case {case}: event {}: {}", b.seq, b.reason);
+        }
+        println!(
+            "{} cases, {} events checked: {}",
+            report.cases,
+            report.events,
+            if report.broken.is_empty() {
+                "every history chain is intact".to_owned()
+            } else {
+                format!("{} broken", report.broken.len())
+            }
+        );
+        if report.broken.is_empty() {
+            Ok(())
+        } else {
+            Err(ExitCode::FAILURE)
+        }
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Serve { demo } => match serve(demo) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
+        Command::VerifyHistory => match verify_history() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        },
         Command::Validate { files, schemas } => {
             let mut problems = 0usize;
             for file in &files {

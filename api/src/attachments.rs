@@ -1,0 +1,314 @@
+//! Attachments: streamed to a temporary file under the data directory while their SHA-256 is
+//! computed and their size checked, then kept under a generated name if their *content* is one
+//! of the allowed types (PDF, DOC/DOCX, XLS/XLSX, OFD, JPG, PNG).
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::entities::attachment;
+use actix_multipart::Multipart;
+use futures_util::StreamExt;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use tokio::io::AsyncWriteExt;
+use utoipa::ToSchema;
+
+/// How much of the beginning of a file is kept for recognising its type.
+const HEAD_LEN: usize = 8192;
+
+/// The multipart body of an upload.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Upload {
+    /// The file.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AttachmentInfo {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    /// SHA-256 of the content, lower-case hex.
+    pub sha256: String,
+    pub uploaded_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The allowed kinds, recognised by their first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Pdf,
+    Doc,
+    Docx,
+    Xls,
+    Xlsx,
+    Ofd,
+    Jpeg,
+    Png,
+}
+
+impl Kind {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Doc => "application/msword",
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            Self::Xls => "application/vnd.ms-excel",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Ofd => "application/ofd",
+            Self::Jpeg => "image/jpeg",
+            Self::Png => "image/png",
+        }
+    }
+}
+
+/// What the content is, judged from its beginning (at least the first 8 KiB when available).
+pub fn sniff(head: &[u8]) -> Option<Kind> {
+    // OFD (GB/T 33190) is a ZIP package whose root document is `OFD.xml`; look for that entry
+    // before infer's generic ZIP handling.
+    if head.starts_with(b"PK\x03\x04") && contains(head, b"OFD.xml") {
+        return Some(Kind::Ofd);
+    }
+    let kind = infer::get(head)?;
+    match kind.mime_type() {
+        "application/pdf" => Some(Kind::Pdf),
+        "application/msword" => Some(Kind::Doc),
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => {
+            Some(Kind::Docx)
+        }
+        "application/vnd.ms-excel" => Some(Kind::Xls),
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => Some(Kind::Xlsx),
+        "image/jpeg" => Some(Kind::Jpeg),
+        "image/png" => Some(Kind::Png),
+        _ => None,
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// A file name safe to echo back in `Content-Disposition`: no path, no control characters.
+pub fn clean_filename(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
+    if cleaned.trim().is_empty() {
+        "attachment".to_owned()
+    } else {
+        cleaned
+    }
+}
+
+pub fn too_large(limit: u64) -> ApiError {
+    ApiError::new(
+        "payload_too_large",
+        format!("文件超过大小上限({} MB)", limit / (1024 * 1024)),
+        format!("the file is larger than the limit of {limit} bytes"),
+    )
+    .with("limit_bytes", limit)
+}
+
+fn not_allowed() -> ApiError {
+    ApiError::new(
+        "file_type_not_allowed",
+        "只能上传 PDF、Word(DOC/DOCX)、Excel(XLS/XLSX)、OFD、JPG 或 PNG 文件(按文件内容判断,而非扩展名)",
+        "only PDF, DOC/DOCX, XLS/XLSX, OFD, JPG and PNG files are accepted, judged by content",
+    )
+}
+
+fn no_file() -> ApiError {
+    ApiError::new(
+        "malformed_request",
+        "请以 multipart/form-data 上传,文件字段名为 file",
+        "send multipart/form-data with the file in a field named `file`",
+    )
+}
+
+fn info(row: attachment::Model) -> AttachmentInfo {
+    AttachmentInfo {
+        id: row.id,
+        filename: row.filename,
+        content_type: row.content_type,
+        size: row.size,
+        sha256: row.sha256,
+        uploaded_by: row.uploaded_by,
+        created_at: row.created_at,
+    }
+}
+
+/// Removes the temporary file unless the upload is kept.
+struct TempFile(Option<PathBuf>);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+struct Received {
+    size: u64,
+    sha256: String,
+    head: Vec<u8>,
+}
+
+async fn stream_to(
+    field: &mut actix_multipart::Field,
+    path: &Path,
+    limit: u64,
+) -> Result<Received, ApiError> {
+    let mut file = tokio::fs::File::create(path)
+        .await
+        .map_err(ApiError::internal)?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut head = Vec::with_capacity(HEAD_LEN);
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|_| no_file())?;
+        size += chunk.len() as u64;
+        if size > limit {
+            return Err(too_large(limit));
+        }
+        if head.len() < HEAD_LEN {
+            let take = (HEAD_LEN - head.len()).min(chunk.len());
+            head.extend_from_slice(&chunk[..take]);
+        }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(ApiError::internal)?;
+    }
+    file.sync_all().await.map_err(ApiError::internal)?;
+    Ok(Received {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+        head,
+    })
+}
+
+/// Receives the `file` field of an upload and records it for the case.
+pub async fn receive(
+    state: &AppState,
+    caller: &Caller,
+    case_id: &str,
+    mut multipart: Multipart,
+) -> Result<AttachmentInfo, ApiError> {
+    let dir = state.settings.attachments_dir();
+    tokio::fs::create_dir_all(dir.join("tmp"))
+        .await
+        .map_err(ApiError::internal)?;
+    while let Some(field) = multipart.next().await {
+        let mut field = field.map_err(|_| no_file())?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename = clean_filename(
+            field
+                .content_disposition()
+                .and_then(|cd| cd.get_filename())
+                .unwrap_or("attachment"),
+        );
+        let id = uuid::Uuid::new_v4().to_string();
+        let tmp_path = dir.join("tmp").join(&id);
+        let mut tmp = TempFile(Some(tmp_path.clone()));
+        let received = stream_to(&mut field, &tmp_path, state.settings.max_upload_bytes).await?;
+        let kind = sniff(&received.head).ok_or_else(not_allowed)?;
+        let stored_name = id.clone();
+        tokio::fs::rename(&tmp_path, dir.join(&stored_name))
+            .await
+            .map_err(ApiError::internal)?;
+        tmp.0 = None;
+        let row = attachment::ActiveModel {
+            id: Set(id),
+            case_id: Set(case_id.to_owned()),
+            filename: Set(filename),
+            content_type: Set(kind.content_type().to_owned()),
+            size: Set(received.size as i64),
+            sha256: Set(received.sha256),
+            stored_name: Set(stored_name.clone()),
+            uploaded_by: Set(caller.username.clone()),
+            created_at: Set(state.clock.now()),
+        }
+        .insert(&state.store.write)
+        .await;
+        return match row {
+            Ok(row) => Ok(info(row)),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(dir.join(&stored_name)).await;
+                Err(e.into())
+            }
+        };
+    }
+    Err(no_file())
+}
+
+pub async fn list(state: &AppState, case_id: &str) -> Result<Vec<AttachmentInfo>, ApiError> {
+    Ok(attachment::Entity::find()
+        .filter(attachment::Column::CaseId.eq(case_id))
+        .order_by_asc(attachment::Column::CreatedAt)
+        .all(&state.store.read)
+        .await?
+        .into_iter()
+        .map(info)
+        .collect())
+}
+
+pub async fn read(
+    state: &AppState,
+    case_id: &str,
+    id: &str,
+) -> Result<(attachment::Model, Vec<u8>), ApiError> {
+    let missing = || ApiError::new("attachment_not_found", "附件不存在", "no such attachment");
+    let row = attachment::Entity::find_by_id(id.to_owned())
+        .one(&state.store.read)
+        .await?
+        .filter(|r| r.case_id == case_id)
+        .ok_or_else(missing)?;
+    let bytes = tokio::fs::read(state.settings.attachments_dir().join(&row.stored_name))
+        .await
+        .map_err(ApiError::internal)?;
+    Ok((row, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_allowed_kinds_by_content() {
+        assert_eq!(
+            sniff(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj"),
+            Some(Kind::Pdf)
+        );
+        assert_eq!(
+            sniff(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0"),
+            Some(Kind::Png)
+        );
+        assert_eq!(sniff(b"\xff\xd8\xff\xe0\0\x10JFIF\0\x01"), Some(Kind::Jpeg));
+        let mut ofd = b"PK\x03\x04\x14\0\0\0\x08\0".to_vec();
+        ofd.extend_from_slice(&[0; 16]);
+        ofd.extend_from_slice(b"OFD.xml");
+        assert_eq!(sniff(&ofd), Some(Kind::Ofd));
+    }
+
+    #[test]
+    fn refuses_disguised_and_unknown_content() {
+        assert_eq!(sniff(b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff"), None);
+        assert_eq!(sniff(b"#!/bin/sh\necho hi\n"), None);
+        assert_eq!(sniff(b"plain text pretending to be a PDF"), None);
+    }
+
+    #[test]
+    fn file_names_lose_their_paths() {
+        assert_eq!(clean_filename("../../etc/passwd"), "passwd");
+        assert_eq!(clean_filename("C:\\docs\\申请文件.pdf"), "申请文件.pdf");
+        assert_eq!(clean_filename("a\nb.pdf"), "ab.pdf");
+        assert_eq!(clean_filename(""), "attachment");
+    }
+}

@@ -1,0 +1,899 @@
+//! The case service: loads a case, asks `access` whether the caller may see it, asks the engine
+//! what happens, and writes the new snapshot, the chained event and any idempotency record in
+//! one transaction. Route handlers only translate HTTP to these calls.
+
+use crate::access::{self, Scope};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::history::{self, GENESIS};
+use crate::registry::StoredWorkflow;
+use crate::state::AppState;
+use crate::store::entities::{case, case_assignment, case_event, idempotency_key};
+use chrono::{DateTime, Utc};
+use pilotflow_engine::definition::Binding;
+use pilotflow_engine::{
+    CaseSnapshot, Definition, Engine, EventKind, FieldError, Outcome, UserId, deadline,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowRef {
+    pub key: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StateRef {
+    pub name: String,
+    pub label: String,
+    /// The parallel region this state belongs to; absent for the main lifecycle.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct DeadlineView {
+    pub name: String,
+    pub label: String,
+    pub due: DateTime<Utc>,
+    /// The due time in the workflow's time zone, for people.
+    pub due_local: String,
+    /// Whole days from now until the due time (negative once it has passed).
+    pub days_left: i64,
+    /// Actions refused once the deadline has passed.
+    pub gates: Vec<String>,
+    /// Roles that must act before it.
+    pub responsible: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ActionRef {
+    pub name: String,
+    pub label: String,
+    /// The input schema's path (see `GET /workflows/{key}` for the schema itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub input_schema: Option<String>,
+}
+
+/// A case as one caller sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CaseView {
+    pub id: String,
+    pub workflow: WorkflowRef,
+    /// The main lifecycle state.
+    pub state: String,
+    pub state_label: String,
+    /// Every state the case is in now: the main one and those of running regions.
+    pub states: Vec<StateRef>,
+    pub title: String,
+    pub org_unit: String,
+    pub org_unit_name: String,
+    pub round: Option<i32>,
+    /// Variables, saved forms and region states.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    /// Pass it back in `If-Match` when acting.
+    pub version: i64,
+    pub deadlines: Vec<DeadlineView>,
+    /// What this caller may do now.
+    pub available_actions: Vec<ActionRef>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CaseSummary {
+    pub id: String,
+    pub workflow: WorkflowRef,
+    pub state: String,
+    pub state_label: String,
+    pub title: String,
+    pub org_unit: String,
+    pub org_unit_name: String,
+    pub round: Option<i32>,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CaseList {
+    pub items: Vec<CaseSummary>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCase {
+    /// Workflow key, e.g. `pilot-zone`.
+    pub workflow: String,
+    pub title: String,
+    /// The applying unit; defaults to the caller's own unit.
+    pub org_unit: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActionRequest {
+    /// The action's input, checked against its schema.
+    #[schema(value_type = Object)]
+    #[serde(default)]
+    pub input: Value,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFilter {
+    pub workflow: Option<String>,
+    pub state: Option<String>,
+    pub org_unit: Option<String>,
+    pub round: Option<i32>,
+    /// Text contained in the title.
+    pub q: Option<String>,
+    /// From 1.
+    pub page: Option<u64>,
+    /// 1 to 100; 20 when absent.
+    pub per_page: Option<u64>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FormSaved {
+    pub form: String,
+    pub version: i64,
+    /// What the saved draft still lacks; empty when it is complete.
+    pub errors: Vec<crate::error::ProblemField>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PanelRequest {
+    /// User names of the experts assigned to the case.
+    pub experts: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct HistoryEntry {
+    pub seq: i64,
+    /// started, form_saved, assigned or action_taken.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub actor: Option<String>,
+    pub role: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub at: DateTime<Utc>,
+    pub comment: Option<String>,
+    /// SHA-256 of the input the event carried.
+    pub input_digest: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// An idempotent request's key and the fingerprint of its body.
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// The answer to an action: fresh, or the stored answer of an earlier call with the same key.
+pub enum ActionReply {
+    Done(Box<CaseView>),
+    Replayed(Value),
+}
+
+/// A loaded case with its definition.
+struct Loaded {
+    row: case::Model,
+    snapshot: CaseSnapshot,
+    wf: StoredWorkflow,
+}
+
+pub struct CaseService<'a> {
+    pub state: &'a AppState,
+}
+
+fn parse_snapshot(row: &case::Model) -> Result<CaseSnapshot, ApiError> {
+    serde_json::from_str(&row.snapshot)
+        .map_err(|e| ApiError::internal(anyhow::Error::new(e).context(format!("case {}", row.id))))
+}
+
+fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
+    serde_json::to_string(v).map_err(ApiError::internal)
+}
+
+fn state_label(def: &Definition, name: &str) -> String {
+    def.state(name)
+        .map(|s| s.label.clone())
+        .unwrap_or_else(|| name.to_owned())
+}
+
+fn event_row(
+    case_id: &str,
+    outcome: &Outcome,
+    comment: Option<String>,
+    prev_hash: &str,
+) -> Result<case_event::Model, ApiError> {
+    let e = &outcome.event;
+    let body = to_json(e)?;
+    let seq = e.seq as i64;
+    let (kind, action, from, to, input) = match &e.kind {
+        EventKind::Started { vars, .. } => ("started", None, None, None, json!(vars)),
+        EventKind::FormSaved { form, data } => (
+            "form_saved",
+            Some(form.to_string()),
+            None,
+            None,
+            data.clone(),
+        ),
+        EventKind::Assigned { role, users } => {
+            ("assigned", Some(role.to_string()), None, None, json!(users))
+        }
+        EventKind::ActionTaken {
+            action,
+            input,
+            from,
+            to,
+            ..
+        } => (
+            "action_taken",
+            Some(action.to_string()),
+            Some(from.to_string()),
+            Some(to.to_string()),
+            input.clone(),
+        ),
+    };
+    let hash = history::event_hash(prev_hash, case_id, seq, comment.as_deref(), &body);
+    Ok(case_event::Model {
+        case_id: case_id.to_owned(),
+        seq,
+        kind: kind.to_owned(),
+        action,
+        actor: e.actor.as_ref().map(|a| a.user.to_string()),
+        actor_role: e.actor.as_ref().map(|a| a.role.to_string()),
+        from_state: from,
+        to_state: to,
+        at: e.at,
+        input_digest: history::digest_json(&input),
+        comment,
+        body,
+        prev_hash: prev_hash.to_owned(),
+        hash,
+    })
+}
+
+fn event_active(m: case_event::Model) -> case_event::ActiveModel {
+    case_event::ActiveModel {
+        case_id: Set(m.case_id),
+        seq: Set(m.seq),
+        kind: Set(m.kind),
+        action: Set(m.action),
+        actor: Set(m.actor),
+        actor_role: Set(m.actor_role),
+        from_state: Set(m.from_state),
+        to_state: Set(m.to_state),
+        at: Set(m.at),
+        input_digest: Set(m.input_digest),
+        comment: Set(m.comment),
+        body: Set(m.body),
+        prev_hash: Set(m.prev_hash),
+        hash: Set(m.hash),
+    }
+}
+
+/// `If-Match` may be `5`, `"5"` or `W/"5"`.
+pub fn parse_if_match(raw: &str) -> Option<i64> {
+    raw.trim()
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .parse()
+        .ok()
+}
+
+impl<'a> CaseService<'a> {
+    pub fn new(state: &'a AppState) -> Self {
+        Self { state }
+    }
+
+    fn engine<'d>(&'d self, def: &'d Definition) -> Engine<'d> {
+        Engine::new(def, &self.state.calendar)
+    }
+
+    /// Loads a case the caller may see; anything else is "not found".
+    async fn load_visible(&self, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
+        let row = case::Entity::find_by_id(id.to_owned())
+            .one(&self.state.store.read)
+            .await?
+            .ok_or_else(ApiError::case_not_found)?;
+        let snapshot = parse_snapshot(&row)?;
+        if !access::can_see(caller, &self.state.units(), &row.org_unit, &snapshot) {
+            return Err(ApiError::case_not_found());
+        }
+        let wf = self
+            .state
+            .registry
+            .version(&row.workflow_key, &row.workflow_version)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!(
+                    "case {} names workflow {} {} which is not loaded",
+                    row.id,
+                    row.workflow_key,
+                    row.workflow_version
+                ))
+            })?;
+        Ok(Loaded { row, snapshot, wf })
+    }
+
+    fn view(
+        &self,
+        caller: &Caller,
+        row: &case::Model,
+        snapshot: &CaseSnapshot,
+        def: &Definition,
+        now: DateTime<Utc>,
+    ) -> CaseView {
+        let units = self.state.units();
+        let engine = self.engine(def);
+        let actor = access::actor(caller, &units, &row.org_unit);
+        let states = snapshot
+            .current_states(def)
+            .into_iter()
+            .map(|s| StateRef {
+                label: state_label(def, s.as_str()),
+                region: def
+                    .state(s.as_str())
+                    .and_then(|st| st.region.as_ref().map(|r| r.to_string())),
+                name: s.to_string(),
+            })
+            .collect();
+        let deadlines = engine
+            .deadlines(snapshot)
+            .into_iter()
+            .map(|d| DeadlineView {
+                days_left: (d.due - now).num_days(),
+                due_local: deadline::local_text(def.timezone, d.due),
+                name: d.name.to_string(),
+                label: d.label,
+                due: d.due,
+                gates: d.gates.iter().map(|g| g.to_string()).collect(),
+                responsible: d.responsible.iter().map(|r| r.to_string()).collect(),
+            })
+            .collect();
+        let available_actions = engine
+            .available_actions(snapshot, &actor, now)
+            .into_iter()
+            .map(|a| ActionRef {
+                name: a.name.to_string(),
+                label: a.label,
+                input_schema: a.input,
+            })
+            .collect();
+        CaseView {
+            id: row.id.clone(),
+            workflow: WorkflowRef {
+                key: row.workflow_key.clone(),
+                version: row.workflow_version.clone(),
+            },
+            state: snapshot.state.to_string(),
+            state_label: state_label(def, snapshot.state.as_str()),
+            states,
+            title: row.title.clone(),
+            org_unit: row.org_unit.clone(),
+            org_unit_name: units.name(&row.org_unit),
+            round: snapshot.round(),
+            data: json!({
+                "variables": snapshot.vars,
+                "forms": snapshot.forms,
+                "regions": snapshot.regions,
+            }),
+            version: snapshot.version as i64,
+            deadlines,
+            available_actions,
+            created_by: row.created_by.clone(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+
+    pub async fn get(&self, caller: &Caller, id: &str) -> Result<CaseView, ApiError> {
+        let loaded = self.load_visible(caller, id).await?;
+        Ok(self.view(
+            caller,
+            &loaded.row,
+            &loaded.snapshot,
+            &loaded.wf.def,
+            self.state.clock.now(),
+        ))
+    }
+
+    pub async fn create(&self, caller: &Caller, req: CreateCase) -> Result<CaseView, ApiError> {
+        let title = req.title.trim().to_owned();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(ApiError::invalid(
+                "/title",
+                "标题不能为空,且不超过 200 字",
+                "title must be 1 to 200 characters",
+            ));
+        }
+        let wf = self
+            .state
+            .registry
+            .current(&req.workflow)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "/workflow",
+                    format!("没有名为「{}」的业务流程", req.workflow),
+                    format!("no workflow `{}`", req.workflow),
+                )
+            })?;
+        let units = self.state.units();
+        let unit_code = req.org_unit.unwrap_or_else(|| caller.org_unit.clone());
+        let unit = match units.info(&unit_code) {
+            Some(u) if access::can_see_unit(caller, &units, &unit_code) => u,
+            _ => {
+                return Err(ApiError::invalid(
+                    "/org_unit",
+                    format!("单位「{unit_code}」不存在或不在您的管辖范围内"),
+                    format!("unit `{unit_code}` does not exist or is outside your jurisdiction"),
+                ));
+            }
+        };
+        let def = &wf.def;
+        let now = self.state.clock.now();
+        let outcome = self.engine(def).start(unit, Default::default(), now)?;
+        // Whoever opens a case must hold a role that acts in its first state.
+        let actor = access::actor(caller, &units, &unit_code);
+        let may_open = def
+            .actions
+            .iter()
+            .filter(|a| a.from.contains(&def.initial))
+            .flat_map(|a| a.roles.iter())
+            .any(|r| self.engine(def).binds(&outcome.snapshot, &actor, r));
+        if !may_open {
+            return Err(ApiError::new(
+                "forbidden",
+                "您不能为该单位发起此项申报",
+                "you may not open a case of this workflow for this unit",
+            ));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let event = event_row(&id, &outcome, None, GENESIS)?;
+        let row = case::Model {
+            id: id.clone(),
+            workflow_key: def.key.clone(),
+            workflow_version: def.version.to_string(),
+            title,
+            org_unit: unit_code.clone(),
+            parent_unit: units.parent(&unit_code).map(str::to_owned),
+            round: outcome.snapshot.round(),
+            state: outcome.snapshot.state.to_string(),
+            snapshot: to_json(&outcome.snapshot)?,
+            version: outcome.snapshot.version as i64,
+            head_hash: event.hash.clone(),
+            created_by: caller.username.clone(),
+            created_at: now,
+            updated_at: now,
+        };
+        let txn = self.state.store.write.begin().await?;
+        case::ActiveModel::from(row.clone()).insert(&txn).await?;
+        event_active(event).insert(&txn).await?;
+        txn.commit().await?;
+        Ok(self.view(caller, &row, &outcome.snapshot, def, now))
+    }
+
+    pub async fn list(&self, caller: &Caller, f: CaseFilter) -> Result<CaseList, ApiError> {
+        let per_page = f.per_page.unwrap_or(20);
+        if !(1..=100).contains(&per_page) {
+            return Err(ApiError::invalid(
+                "/per_page",
+                "每页条数应在 1 到 100 之间",
+                "per_page must be between 1 and 100",
+            ));
+        }
+        let page = f.page.unwrap_or(1);
+        if page == 0 {
+            return Err(ApiError::invalid(
+                "/page",
+                "页码从 1 开始",
+                "page starts at 1",
+            ));
+        }
+        let mut cond = Condition::all();
+        cond = match access::scope(caller) {
+            Scope::All => cond,
+            Scope::Unit(u) => cond.add(case::Column::OrgUnit.eq(u)),
+            Scope::UnitAndChildren(u) => cond.add(
+                Condition::any()
+                    .add(case::Column::OrgUnit.eq(u.clone()))
+                    .add(case::Column::ParentUnit.eq(u)),
+            ),
+            Scope::Assigned(name) => cond.add(
+                case::Column::Id.in_subquery(
+                    Query::select()
+                        .column(case_assignment::Column::CaseId)
+                        .from(case_assignment::Entity)
+                        .and_where(Expr::col(case_assignment::Column::Username).eq(name))
+                        .to_owned(),
+                ),
+            ),
+        };
+        if let Some(w) = f.workflow {
+            cond = cond.add(case::Column::WorkflowKey.eq(w));
+        }
+        if let Some(s) = f.state {
+            cond = cond.add(case::Column::State.eq(s));
+        }
+        if let Some(u) = f.org_unit {
+            cond = cond.add(case::Column::OrgUnit.eq(u));
+        }
+        if let Some(r) = f.round {
+            cond = cond.add(case::Column::Round.eq(r));
+        }
+        if let Some(q) = f.q.filter(|q| !q.trim().is_empty()) {
+            let escaped = q
+                .trim()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            cond = cond.add(
+                Expr::col(case::Column::Title)
+                    .like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+            );
+        }
+        let db = &self.state.store.read;
+        let total = case::Entity::find().filter(cond.clone()).count(db).await?;
+        let rows = case::Entity::find()
+            .filter(cond)
+            .order_by_desc(case::Column::CreatedAt)
+            .order_by_asc(case::Column::Id)
+            .offset((page - 1).saturating_mul(per_page))
+            .limit(per_page)
+            .all(db)
+            .await?;
+        let units = self.state.units();
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let label = self
+                    .state
+                    .registry
+                    .version(&r.workflow_key, &r.workflow_version)
+                    .map(|w| state_label(&w.def, &r.state))
+                    .unwrap_or_else(|| r.state.clone());
+                CaseSummary {
+                    id: r.id,
+                    workflow: WorkflowRef {
+                        key: r.workflow_key,
+                        version: r.workflow_version,
+                    },
+                    state_label: label,
+                    state: r.state,
+                    title: r.title,
+                    org_unit_name: units.name(&r.org_unit),
+                    org_unit: r.org_unit,
+                    round: r.round,
+                    version: r.version,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                }
+            })
+            .collect();
+        Ok(CaseList {
+            items,
+            total,
+            page,
+            per_page,
+        })
+    }
+
+    /// Returns the stored answer when this caller already used `key` for the same request.
+    async fn replayed(
+        &self,
+        caller: &Caller,
+        idem: &Idempotency,
+    ) -> Result<Option<Value>, ApiError> {
+        let found =
+            idempotency_key::Entity::find_by_id((caller.username.clone(), idem.key.clone()))
+                .one(&self.state.store.write)
+                .await?;
+        match found {
+            None => Ok(None),
+            Some(row) if row.request_hash == idem.request_hash => Ok(Some(
+                serde_json::from_str(&row.response).map_err(ApiError::internal)?,
+            )),
+            Some(_) => Err(ApiError::new(
+                "idempotency_key_reused",
+                "该 Idempotency-Key 已用于另一个不同的请求",
+                "this Idempotency-Key was already used for a different request",
+            )),
+        }
+    }
+
+    pub async fn act(
+        &self,
+        caller: &Caller,
+        id: &str,
+        action: &str,
+        req: ActionRequest,
+        if_match: Option<i64>,
+        idem: Option<Idempotency>,
+    ) -> Result<ActionReply, ApiError> {
+        if let Some(idem) = &idem
+            && let Some(stored) = self.replayed(caller, idem).await?
+        {
+            return Ok(ActionReply::Replayed(stored));
+        }
+        let loaded = self.load_visible(caller, id).await?;
+        let Some(expected) = if_match else {
+            return Err(ApiError::new(
+                "if_match_required",
+                "请在 If-Match 请求头中提供案件的当前版本号",
+                "send the case's current version in the If-Match header",
+            )
+            .with("current_version", loaded.row.version));
+        };
+        if expected != loaded.row.version {
+            return Err(version_conflict(loaded.row.version));
+        }
+        let def = &loaded.wf.def;
+        let units = self.state.units();
+        let actor = access::actor(caller, &units, &loaded.row.org_unit);
+        let now = self.state.clock.now();
+        let fired = self
+            .engine(def)
+            .fire(&loaded.snapshot, &actor, action, &req.input, now);
+        let outcome_label = match &fired {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        };
+        self.state
+            .metrics
+            .actions
+            .with_label_values(&[def.key.as_str(), action, outcome_label])
+            .inc();
+        let outcome = fired?;
+        let view = self.view(caller, &loaded.row, &outcome.snapshot, def, now);
+        let comment = req.comment.filter(|c| !c.trim().is_empty());
+        match self
+            .commit(
+                &loaded,
+                &outcome,
+                comment,
+                now,
+                idem.as_ref().map(|i| (caller, i, &view)),
+            )
+            .await?
+        {
+            true => {
+                let mut view = view;
+                view.updated_at = now;
+                Ok(ActionReply::Done(Box::new(view)))
+            }
+            false => {
+                if let Some(idem) = &idem
+                    && let Some(stored) = self.replayed(caller, idem).await?
+                {
+                    return Ok(ActionReply::Replayed(stored));
+                }
+                Err(version_conflict(expected + 1))
+            }
+        }
+    }
+
+    /// Writes a fired outcome if the case is still at the version it was loaded at.
+    /// Returns false when another request changed it first.
+    async fn commit(
+        &self,
+        loaded: &Loaded,
+        outcome: &Outcome,
+        comment: Option<String>,
+        now: DateTime<Utc>,
+        idem: Option<(&Caller, &Idempotency, &CaseView)>,
+    ) -> Result<bool, ApiError> {
+        let row = &loaded.row;
+        let event = event_row(&row.id, outcome, comment, &row.head_hash)?;
+        let snap = &outcome.snapshot;
+        let txn = self.state.store.write.begin().await?;
+        let updated = case::Entity::update_many()
+            .col_expr(case::Column::State, Expr::value(snap.state.to_string()))
+            .col_expr(case::Column::Snapshot, Expr::value(to_json(snap)?))
+            .col_expr(case::Column::Version, Expr::value(snap.version as i64))
+            .col_expr(case::Column::Round, Expr::value(snap.round()))
+            .col_expr(case::Column::HeadHash, Expr::value(event.hash.clone()))
+            .col_expr(case::Column::UpdatedAt, Expr::value(now))
+            .filter(case::Column::Id.eq(row.id.clone()))
+            .filter(case::Column::Version.eq(row.version))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
+        event_active(event).insert(&txn).await?;
+        if let EventKind::Assigned { role, users } = &outcome.event.kind {
+            write_assignments(&txn, &row.id, role.as_str(), users).await?;
+        }
+        if let Some((caller, idem, view)) = idem {
+            idempotency_key::ActiveModel {
+                username: Set(caller.username.clone()),
+                key: Set(idem.key.clone()),
+                request_hash: Set(idem.request_hash.clone()),
+                status: Set(200),
+                response: Set(to_json(view)?),
+                created_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn save_form(
+        &self,
+        caller: &Caller,
+        id: &str,
+        form: &str,
+        data: Value,
+        if_match: Option<i64>,
+    ) -> Result<FormSaved, ApiError> {
+        let loaded = self.load_visible(caller, id).await?;
+        if let Some(expected) = if_match
+            && expected != loaded.row.version
+        {
+            return Err(version_conflict(loaded.row.version));
+        }
+        let units = self.state.units();
+        let actor = access::actor(caller, &units, &loaded.row.org_unit);
+        let now = self.state.clock.now();
+        let outcome =
+            self.engine(&loaded.wf.def)
+                .save_form(&loaded.snapshot, &actor, form, data, now)?;
+        if !self.commit(&loaded, &outcome, None, now, None).await? {
+            return Err(version_conflict(loaded.row.version + 1));
+        }
+        Ok(FormSaved {
+            form: form.to_owned(),
+            version: outcome.snapshot.version as i64,
+            errors: field_errors(&outcome.form_errors),
+        })
+    }
+
+    /// Sets the experts of a case (the workflow's one `assigned` role).
+    pub async fn set_panel(
+        &self,
+        caller: &Caller,
+        id: &str,
+        req: PanelRequest,
+    ) -> Result<CaseView, ApiError> {
+        let loaded = self.load_visible(caller, id).await?;
+        let def = &loaded.wf.def;
+        let role = def
+            .roles
+            .iter()
+            .find(|(_, r)| r.binding == Binding::Assigned)
+            .map(|(name, _)| name.clone())
+            .ok_or_else(|| {
+                ApiError::new(
+                    "no_panel",
+                    "该业务流程没有需要指派的专家角色",
+                    "this workflow has no assigned role",
+                )
+            })?;
+        let mut users = BTreeSet::new();
+        for (i, name) in req.experts.iter().enumerate() {
+            let found = crate::store::entities::user::Entity::find_by_id(name.clone())
+                .one(&self.state.store.read)
+                .await?;
+            match found {
+                Some(u) if u.role == role.as_str() && u.active => {
+                    users.insert(UserId::new(name.clone()));
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        &format!("/experts/{i}"),
+                        format!("「{name}」不是在册的评审专家"),
+                        format!("`{name}` is not an active user with the role {role}"),
+                    ));
+                }
+            }
+        }
+        let units = self.state.units();
+        let actor = access::actor(caller, &units, &loaded.row.org_unit);
+        let now = self.state.clock.now();
+        let outcome =
+            self.engine(def)
+                .assign(&loaded.snapshot, &actor, role.as_str(), users, now)?;
+        if !self.commit(&loaded, &outcome, None, now, None).await? {
+            return Err(version_conflict(loaded.row.version + 1));
+        }
+        Ok(self.view(caller, &loaded.row, &outcome.snapshot, def, now))
+    }
+
+    pub async fn history(&self, caller: &Caller, id: &str) -> Result<Vec<HistoryEntry>, ApiError> {
+        let loaded = self.load_visible(caller, id).await?;
+        let rows = case_event::Entity::find()
+            .filter(case_event::Column::CaseId.eq(loaded.row.id))
+            .order_by_asc(case_event::Column::Seq)
+            .all(&self.state.store.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|e| HistoryEntry {
+                seq: e.seq,
+                kind: e.kind,
+                actor: e.actor,
+                role: e.actor_role,
+                action: e.action,
+                from: e.from_state,
+                to: e.to_state,
+                at: e.at,
+                comment: e.comment,
+                input_digest: e.input_digest,
+                prev_hash: e.prev_hash,
+                hash: e.hash,
+            })
+            .collect())
+    }
+
+    /// The case if the caller may see it (attachments and other case-scoped reads).
+    pub async fn check_visible(&self, caller: &Caller, id: &str) -> Result<case::Model, ApiError> {
+        Ok(self.load_visible(caller, id).await?.row)
+    }
+}
+
+async fn write_assignments(
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    role: &str,
+    users: &BTreeSet<UserId>,
+) -> Result<(), ApiError> {
+    case_assignment::Entity::delete_many()
+        .filter(case_assignment::Column::CaseId.eq(case_id))
+        .filter(case_assignment::Column::Role.eq(role))
+        .exec(txn)
+        .await?;
+    for u in users {
+        case_assignment::ActiveModel {
+            case_id: Set(case_id.to_owned()),
+            role: Set(role.to_owned()),
+            username: Set(u.to_string()),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
+}
+
+fn version_conflict(current: i64) -> ApiError {
+    ApiError::new(
+        "version_conflict",
+        "案件已被他人更新,请刷新后重试",
+        "the case has changed since you loaded it; reload and try again",
+    )
+    .with("current_version", current)
+}
+
+pub fn field_errors(errors: &[FieldError]) -> Vec<crate::error::ProblemField> {
+    errors
+        .iter()
+        .map(|e| crate::error::ProblemField {
+            pointer: e.pointer.clone(),
+            message: e.message.clone(),
+        })
+        .collect()
+}

@@ -1,0 +1,123 @@
+//! Settings: defaults, then `pilotflow.toml` (or the file named by `PILOTFLOW_CONFIG`), then
+//! `PILOTFLOW_*` environment variables and `DATABASE_URL`. Unknown keys are refused.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The demo password when `PILOTFLOW_DEMO_PASSWORD` is not set (documented in the README).
+pub const DEFAULT_DEMO_PASSWORD: &str = "pilotflow-demo";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Address and port to listen on; port 0 picks a free one.
+    pub bind: String,
+    /// `postgres://…` or `sqlite://…`; unset means an SQLite file in `data_dir`.
+    pub database_url: Option<Secret>,
+    /// Where the SQLite file and the attachments live.
+    pub data_dir: PathBuf,
+    pub workflows_dir: PathBuf,
+    pub schemas_dir: PathBuf,
+    /// Password of every demo user seeded by `serve --demo`.
+    pub demo_password: Secret,
+    /// Password for `admin` when the database has no users yet (outside demo mode).
+    pub admin_password: Option<Secret>,
+    /// Largest accepted attachment, in bytes.
+    pub max_upload_bytes: u64,
+    /// How long a login token stays valid, in hours.
+    pub token_ttl_hours: u32,
+    /// Failed logins allowed per user and per address within `login_window_minutes`.
+    pub login_max_failures: u32,
+    pub login_window_minutes: u32,
+    /// Connections to PostgreSQL (SQLite uses one writer and this many readers).
+    pub db_pool_size: u32,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// `json` (default) or `pretty` log lines.
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+/// A value kept out of logs and `Debug` output.
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[secret]")
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_owned(),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            workflows_dir: PathBuf::from("workflows"),
+            schemas_dir: PathBuf::from("schemas"),
+            demo_password: Secret::new(DEFAULT_DEMO_PASSWORD),
+            admin_password: None,
+            max_upload_bytes: 50 * 1024 * 1024,
+            token_ttl_hours: 12,
+            login_max_failures: 5,
+            login_window_minutes: 15,
+            db_pool_size: 8,
+            workers: 0,
+            log_format: LogFormat::Json,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the layered configuration from the process environment.
+    pub fn load() -> Result<Self, Box<figment::Error>> {
+        let file = std::env::var_os("PILOTFLOW_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("pilotflow.toml"));
+        Self::load_from(&file)
+    }
+
+    pub fn load_from(file: &Path) -> Result<Self, Box<figment::Error>> {
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(file))
+            .merge(Env::prefixed("PILOTFLOW_").ignore(&["config"]))
+            .merge(Env::raw().only(&["database_url"]))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    /// The database to use: `DATABASE_URL`, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join("pilotflow.sqlite3").display()
+            ),
+        }
+    }
+
+    pub fn attachments_dir(&self) -> PathBuf {
+        self.data_dir.join("attachments")
+    }
+}

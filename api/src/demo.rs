@@ -1,0 +1,174 @@
+//! Shipped data: Jilin's jurisdiction tree (always, into an empty database) and the demo users
+//! (`serve --demo`).
+
+use crate::auth::{Role, hash_password};
+use crate::error::ApiError;
+use crate::store::Store;
+use crate::store::entities::{org_unit, user};
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
+
+/// GB/T 2260 codes of Jilin's province, cities and counties (`demo/jilin-divisions.csv`).
+pub const DIVISIONS_CSV: &str = include_str!("../../demo/jilin-divisions.csv");
+
+/// Already a national experimental zone in the demo data: 长白朝鲜族自治县.
+pub const NATIONAL_ZONE: &str = "220623";
+
+/// Expert user names and the unit each belongs to.
+pub fn demo_experts() -> Vec<(String, &'static str)> {
+    (1..=12)
+        .map(|n| {
+            let unit = match n {
+                1..=3 => "220100",
+                4..=6 => "220200",
+                7..=9 => "222400",
+                _ => "220000",
+            };
+            (format!("expert{n:02}"), unit)
+        })
+        .collect()
+}
+
+pub fn divisions() -> Vec<org_unit::Model> {
+    DIVISIONS_CSV
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let mut f = line.trim_end_matches('\r').split(',');
+            let (code, name, level, parent) = (f.next()?, f.next()?, f.next()?, f.next()?);
+            Some(org_unit::Model {
+                code: code.to_owned(),
+                name: name.to_owned(),
+                level: level.to_owned(),
+                parent_code: (!parent.is_empty()).then(|| parent.to_owned()),
+                national_zone: code == NATIONAL_ZONE,
+            })
+        })
+        .collect()
+}
+
+/// Loads the jurisdiction tree into an empty `org_units` table.
+pub async fn seed_units(store: &Store) -> Result<bool, ApiError> {
+    if org_unit::Entity::find().count(&store.write).await? > 0 {
+        return Ok(false);
+    }
+    let rows: Vec<org_unit::ActiveModel> = divisions()
+        .into_iter()
+        .map(|m| org_unit::ActiveModel {
+            code: Set(m.code),
+            name: Set(m.name),
+            level: Set(m.level),
+            parent_code: Set(m.parent_code),
+            national_zone: Set(m.national_zone),
+        })
+        .collect();
+    org_unit::Entity::insert_many(rows)
+        .exec(&store.write)
+        .await?;
+    Ok(true)
+}
+
+fn account(
+    username: String,
+    display_name: String,
+    role: Role,
+    unit: &str,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> user::ActiveModel {
+    user::ActiveModel {
+        email: Set(format!("{username}@pilotflow.test")),
+        username: Set(username),
+        display_name: Set(display_name),
+        password_hash: Set(hash.to_owned()),
+        role: Set(role.as_str().to_owned()),
+        org_unit: Set(unit.to_owned()),
+        active: Set(true),
+        created_at: Set(now),
+    }
+}
+
+/// Creates the demo users if there are no users yet. All share one password; its hash is
+/// computed once (a demo convenience, not how real accounts are made).
+pub async fn seed_demo_users(
+    store: &Store,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    if user::Entity::find().count(&store.write).await? > 0 {
+        return Ok(false);
+    }
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)??;
+    let mut rows = vec![account(
+        "admin".to_owned(),
+        "省民政厅管理员".to_owned(),
+        Role::ProvincialAdmin,
+        "220000",
+        &hash,
+        now,
+    )];
+    for unit in divisions() {
+        match unit.level.as_str() {
+            "city" => rows.push(account(
+                format!("c{}", unit.code.to_lowercase()),
+                format!("{}民政局", unit.name),
+                Role::MunicipalReviewer,
+                &unit.code,
+                &hash,
+                now,
+            )),
+            "county" => rows.push(account(
+                format!("d{}", unit.code),
+                format!("{}民政局", unit.name),
+                Role::Applicant,
+                &unit.code,
+                &hash,
+                now,
+            )),
+            _ => {}
+        }
+    }
+    for (i, (name, unit)) in demo_experts().into_iter().enumerate() {
+        rows.push(account(
+            name,
+            format!("评审专家{:02}", i + 1),
+            Role::Expert,
+            unit,
+            &hash,
+            now,
+        ));
+    }
+    let txn = store.write.begin().await?;
+    user::Entity::insert_many(rows).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Outside demo mode: creates `admin` with the configured password when there are no users.
+pub async fn seed_admin(
+    store: &Store,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, ApiError> {
+    if user::Entity::find().count(&store.write).await? > 0 {
+        return Ok(false);
+    }
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(ApiError::internal)??;
+    user::Entity::insert(account(
+        "admin".to_owned(),
+        "省民政厅管理员".to_owned(),
+        Role::ProvincialAdmin,
+        "220000",
+        &hash,
+        now,
+    ))
+    .exec(&store.write)
+    .await?;
+    Ok(true)
+}

@@ -1,0 +1,127 @@
+//! Building and running the service: `Application::build` binds (port 0 picks a free port) and
+//! tests call the same function.
+
+use crate::admin::reload_units;
+use crate::auth::Throttle;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::demo;
+use crate::http::{self, openapi, routes};
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::state::AppState;
+use crate::store::Store;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use pilotflow_engine::Calendar;
+use std::net::TcpListener;
+use std::sync::RwLock;
+use tracing_actix_web::TracingLogger;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: web::Data<AppState>,
+}
+
+/// Opens the database, migrates it, seeds what is missing and loads the workflows.
+pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppState> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.data_dir.display()
+        )
+    })?;
+    let clock = Clock::default();
+    let store = Store::connect(&settings.database_url(), settings.db_pool_size).await?;
+    store.migrate().await?;
+    demo::seed_units(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let now = clock.now();
+    if demo_data {
+        if demo::seed_demo_users(&store, settings.demo_password.expose(), now)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        {
+            tracing::info!("seeded the demo users");
+        }
+    } else if let Some(pw) = &settings.admin_password {
+        demo::seed_admin(&store, pw.expose(), now)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    let registry =
+        Registry::load(&store, &settings.workflows_dir, &settings.schemas_dir, now).await?;
+    let state = AppState {
+        settings,
+        store,
+        clock,
+        registry,
+        calendar: Calendar::weekdays_only(),
+        units: RwLock::new(Default::default()),
+        throttle: Throttle::default(),
+        metrics: Metrics::new()?,
+    };
+    reload_units(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(state)
+}
+
+impl Application {
+    pub async fn build(settings: Settings, demo_data: bool) -> anyhow::Result<Self> {
+        let bind = settings.bind.clone();
+        let workers = settings.workers;
+        let state = web::Data::new(prepare(settings, demo_data).await?);
+        let listener =
+            TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
+        let port = listener.local_addr()?.port();
+        let app_state = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::QueryConfig::default().error_handler(http::query_error))
+                .app_data(web::PathConfig::default().error_handler(http::path_error))
+                .app_data(web::PayloadConfig::new(http::JSON_LIMIT))
+                .wrap(from_fn(http::language_and_metrics))
+                .wrap(TracingLogger::default())
+                .configure(routes::configure)
+                .service(web::resource("/docs").route(web::get().to(|| async {
+                    HttpResponse::Found()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                })))
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi::document()),
+                )
+                .default_service(web::to(http::not_found))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> web::Data<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes requests in flight.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,37 @@
+//! What every request handler shares.
+
+use crate::auth::Throttle;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use crate::store::Store;
+use crate::units::UnitTree;
+use pilotflow_engine::Calendar;
+use std::sync::{Arc, RwLock};
+
+pub struct AppState {
+    pub settings: Settings,
+    pub store: Store,
+    pub clock: Clock,
+    pub registry: Registry,
+    pub calendar: Calendar,
+    pub units: RwLock<Arc<UnitTree>>,
+    pub throttle: Throttle,
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    pub fn units(&self) -> Arc<UnitTree> {
+        self.units
+            .read()
+            .map(|u| Arc::clone(&u))
+            .unwrap_or_default()
+    }
+
+    pub fn set_units(&self, tree: UnitTree) {
+        if let Ok(mut u) = self.units.write() {
+            *u = Arc::new(tree);
+        }
+    }
+}

@@ -1,0 +1,205 @@
+//! The one migration set, for SQLite and PostgreSQL alike.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(Initial)]
+    }
+}
+
+struct Initial;
+
+impl MigrationName for Initial {
+    fn name(&self) -> &str {
+        "m20261123_000001_initial"
+    }
+}
+
+fn text(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).text().not_null().to_owned()
+}
+
+fn text_null(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).text().null().to_owned()
+}
+
+fn time(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+fn big(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name).big_integer().not_null().to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Initial {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("org_units")
+                .col(text("code").primary_key())
+                .col(text("name"))
+                .col(text("level"))
+                .col(text_null("parent_code"))
+                .col(ColumnDef::new("national_zone").boolean().not_null())
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("users")
+                .col(text("username").primary_key())
+                .col(text("display_name"))
+                .col(text("email"))
+                .col(text("password_hash"))
+                .col(text("role"))
+                .col(text("org_unit"))
+                .col(ColumnDef::new("active").boolean().not_null())
+                .col(time("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("sessions")
+                .col(text("token_hash").primary_key())
+                .col(text("username"))
+                .col(time("created_at"))
+                .col(time("expires_at"))
+                .col(
+                    ColumnDef::new("revoked_at")
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("workflow_definitions")
+                .col(text("key"))
+                .col(text("version"))
+                .col(text("content_hash"))
+                .col(text("source"))
+                .col(text("schemas"))
+                .col(time("loaded_at"))
+                .primary_key(Index::create().col("key").col("version"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("cases")
+                .col(text("id").primary_key())
+                .col(text("workflow_key"))
+                .col(text("workflow_version"))
+                .col(text("title"))
+                .col(text("org_unit"))
+                .col(text_null("parent_unit"))
+                .col(ColumnDef::new("round").integer().null())
+                .col(text("state"))
+                .col(text("snapshot"))
+                .col(big("version"))
+                .col(text("head_hash"))
+                .col(text("created_by"))
+                .col(time("created_at"))
+                .col(time("updated_at"))
+                .to_owned(),
+        )
+        .await?;
+        for (name, cols) in [
+            ("idx_cases_org_unit", &["org_unit", "created_at"][..]),
+            ("idx_cases_parent_unit", &["parent_unit", "created_at"][..]),
+            ("idx_cases_created", &["created_at"][..]),
+        ] {
+            let mut idx = Index::create().name(name).table("cases").to_owned();
+            for c in cols {
+                idx.col(*c);
+            }
+            m.create_index(idx).await?;
+        }
+        m.create_table(
+            Table::create()
+                .table("case_events")
+                .col(text("case_id"))
+                .col(big("seq"))
+                .col(text("kind"))
+                .col(text_null("action"))
+                .col(text_null("actor"))
+                .col(text_null("actor_role"))
+                .col(text_null("from_state"))
+                .col(text_null("to_state"))
+                .col(time("at"))
+                .col(text("input_digest"))
+                .col(text_null("comment"))
+                .col(text("body"))
+                .col(text("prev_hash"))
+                .col(text("hash"))
+                .primary_key(Index::create().col("case_id").col("seq"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("case_assignments")
+                .col(text("case_id"))
+                .col(text("role"))
+                .col(text("username"))
+                .primary_key(Index::create().col("case_id").col("role").col("username"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_case_assignments_user")
+                .table("case_assignments")
+                .col("username")
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("idempotency_keys")
+                .col(text("username"))
+                .col(text("key"))
+                .col(text("request_hash"))
+                .col(ColumnDef::new("status").integer().not_null())
+                .col(text("response"))
+                .col(time("created_at"))
+                .primary_key(Index::create().col("username").col("key"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("attachments")
+                .col(text("id").primary_key())
+                .col(text("case_id"))
+                .col(text("filename"))
+                .col(text("content_type"))
+                .col(big("size"))
+                .col(text("sha256"))
+                .col(text("stored_name"))
+                .col(text("uploaded_by"))
+                .col(time("created_at"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_attachments_case")
+                .table("attachments")
+                .col("case_id")
+                .to_owned(),
+        )
+        .await?;
+        Ok(())
+    }
+}

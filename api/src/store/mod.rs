@@ -1,0 +1,97 @@
+//! Persistence: connections, migrations and table rows.
+
+pub mod entities;
+mod migration;
+
+use sea_orm::sqlx::postgres::PgPoolOptions;
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
+use sea_orm::{DatabaseConnection, DbBackend, DbErr, SqlxPostgresConnector, SqlxSqliteConnector};
+use sea_orm_migration::MigratorTrait;
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use migration::Migrator;
+
+/// The database, split so that SQLite has exactly one writer: `write` is used for every
+/// transaction that changes data, `read` for everything else. On PostgreSQL both are one pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pub read: DatabaseConnection,
+    pub write: DatabaseConnection,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL `{0}`: use postgres://… or sqlite://…")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database")]
+    Connect(#[source] sea_orm::sqlx::Error),
+    #[error("cannot migrate the database")]
+    Migrate(#[source] DbErr),
+}
+
+impl Store {
+    pub async fn connect(url: &str, pool_size: u32) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = PgPoolOptions::new()
+                .max_connections(pool_size.max(2))
+                .acquire_timeout(Duration::from_secs(10))
+                .connect(url)
+                .await
+                .map_err(StoreError::Connect)?;
+            let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
+            Ok(Self {
+                read: db.clone(),
+                write: db,
+            })
+        } else if url.starts_with("sqlite:") {
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(StoreError::Connect)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options.clone())
+                .await
+                .map_err(StoreError::Connect)?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(pool_size.max(1))
+                .connect_with(options)
+                .await
+                .map_err(StoreError::Connect)?;
+            Ok(Self {
+                read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
+                write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
+            })
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.write, None)
+            .await
+            .map_err(StoreError::Migrate)
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.write.get_database_backend()
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.read.ping().await
+    }
+}
+
+/// Whether a database error is a unique-key collision (the same key written twice).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
