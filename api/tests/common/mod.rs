@@ -1,0 +1,332 @@
+//! Test harness: the real application on port 0 over real HTTP, on a fresh SQLite file and on a
+//! fresh PostgreSQL database. `backends()` lists both; PostgreSQL is skipped only when
+//! `PILOTFLOW_TEST_SKIP_POSTGRES=1` (CI never sets it).
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use pilotflow::config::Settings;
+use pilotflow::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub fn backends() -> Vec<Backend> {
+    let mut out = vec![Backend::Sqlite];
+    if std::env::var("PILOTFLOW_TEST_SKIP_POSTGRES").as_deref() != Ok("1") {
+        out.push(Backend::Postgres);
+    }
+    out
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn example(name: &str) -> Value {
+    let path = repo_root().join("workflows/examples/pilot-zone").join(name);
+    serde_json::from_str(&std::fs::read_to_string(&path).expect("example file")).expect("json")
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("PILOTFLOW_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Creates an empty PostgreSQL database for one test and returns its URL.
+async fn fresh_postgres() -> String {
+    use sea_orm::ConnectionTrait;
+    let admin = postgres_admin_url();
+    let name = format!("pf_test_{}", uuid::Uuid::new_v4().simple());
+    let conn = sea_orm::Database::connect(&admin)
+        .await
+        .expect("PostgreSQL must be running for the tests (see README); set PILOTFLOW_TEST_SKIP_POSTGRES=1 to skip it locally");
+    conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    let _ = conn.close().await;
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    format!("{base}/{name}")
+}
+
+pub struct TestApp {
+    pub backend: Backend,
+    pub base: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    pub data_dir: tempfile::TempDir,
+    tokens: Mutex<HashMap<String, String>>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".to_owned(),
+        data_dir: data_dir.path().to_path_buf(),
+        workflows_dir: repo_root().join("workflows"),
+        schemas_dir: repo_root().join("schemas"),
+        workers: 2,
+        ..Settings::default()
+    };
+    if backend == Backend::Postgres {
+        settings.database_url = Some(pilotflow::config::Secret::new(fresh_postgres().await));
+    }
+    tweak(&mut settings);
+    let app = Application::build(settings.clone(), true)
+        .await
+        .expect("application starts");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        backend,
+        base: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::new(),
+        settings,
+        data_dir,
+        tokens: Mutex::new(HashMap::new()),
+    }
+}
+
+/// An answer: status, headers and the body as JSON (Null when it is not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts a problem+json answer with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "{}", self.text);
+        assert!(
+            self.content_type.starts_with("application/problem+json"),
+            "content type {} for {}",
+            self.content_type,
+            self.text
+        );
+        assert_eq!(self.code(), code, "{}", self.text);
+        assert_eq!(self.body["status"], status);
+        assert!(
+            !self.body["detail"].as_str().unwrap_or("").is_empty(),
+            "{}",
+            self.text
+        );
+        self
+    }
+
+    pub fn assert_ok(&self) -> &Value {
+        assert!(self.status.is_success(), "{} {}", self.status, self.text);
+        &self.body
+    }
+
+    pub fn pointers(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["pointer"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Answer {
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let content_type = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let text = res.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Answer {
+            status,
+            content_type,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    pub async fn login_raw(&self, username: &str, password: &str) -> Answer {
+        self.send(
+            self.client
+                .post(self.url("/api/v1/auth/login"))
+                .json(&json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
+    /// A token for a demo user (cached per app).
+    pub async fn token(&self, username: &str) -> String {
+        if let Some(t) = self.tokens.lock().unwrap().get(username) {
+            return t.clone();
+        }
+        let a = self
+            .login_raw(username, pilotflow::config::DEFAULT_DEMO_PASSWORD)
+            .await;
+        let token = a.assert_ok()["token"].as_str().expect("token").to_owned();
+        self.tokens
+            .lock()
+            .unwrap()
+            .insert(username.to_owned(), token.clone());
+        token
+    }
+
+    pub async fn call(
+        &self,
+        user: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let token = self.token(user).await;
+        let mut req = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        self.send(req).await
+    }
+
+    pub async fn get(&self, user: &str, path: &str) -> Answer {
+        self.call(user, Method::GET, path, None).await
+    }
+
+    pub async fn create_case(&self, user: &str, title: &str) -> Value {
+        let a = self
+            .call(
+                user,
+                Method::POST,
+                "/api/v1/cases",
+                Some(json!({"workflow": "pilot-zone", "title": title})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        a.body
+    }
+
+    pub async fn save_form(&self, user: &str, case: &str, form: &str, doc: Value) -> Answer {
+        self.call(
+            user,
+            Method::PUT,
+            &format!("/api/v1/cases/{case}/forms/{form}"),
+            Some(doc),
+        )
+        .await
+    }
+
+    pub async fn version(&self, user: &str, case: &str) -> i64 {
+        self.get(user, &format!("/api/v1/cases/{case}")).await.body["version"]
+            .as_i64()
+            .expect("version")
+    }
+
+    /// Takes an action at the case's current version.
+    pub async fn act(&self, user: &str, case: &str, action: &str, input: Value) -> Answer {
+        let version = self.version("admin", case).await;
+        self.act_at(user, case, action, input, version).await
+    }
+
+    pub async fn act_at(
+        &self,
+        user: &str,
+        case: &str,
+        action: &str,
+        input: Value,
+        version: i64,
+    ) -> Answer {
+        let token = self.token(user).await;
+        self.send(
+            self.client
+                .post(self.url(&format!("/api/v1/cases/{case}/actions/{action}")))
+                .bearer_auth(token)
+                .header("If-Match", version.to_string())
+                .json(&json!({"input": input})),
+        )
+        .await
+    }
+
+    /// A case of 南关区 (220102) with both forms saved, ready to submit.
+    pub async fn drafted(&self, title: &str) -> String {
+        let case = self.create_case("d220102", title).await;
+        let id = case["id"].as_str().expect("id").to_owned();
+        for form in ["application", "experiment_plan"] {
+            let a = self
+                .save_form("d220102", &id, form, example(&format!("forms/{form}.json")))
+                .await;
+            assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        }
+        id
+    }
+
+    /// Drives a drafted case to expert review with `experts` on its panel.
+    pub async fn in_expert_review(&self, title: &str, experts: &[&str]) -> String {
+        let id = self.drafted(title).await;
+        self.act("d220102", &id, "submit", Value::Null)
+            .await
+            .assert_ok();
+        self.act("c220100", &id, "forward", example("forward.json"))
+            .await
+            .assert_ok();
+        self.act("admin", &id, "start_review", example("start_review.json"))
+            .await
+            .assert_ok();
+        self.call(
+            "admin",
+            Method::PUT,
+            &format!("/api/v1/cases/{id}/panel"),
+            Some(json!({"experts": experts})),
+        )
+        .await
+        .assert_ok();
+        id
+    }
+
+    pub async fn state(&self, case: &str) -> String {
+        self.get("admin", &format!("/api/v1/cases/{case}"))
+            .await
+            .body["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned()
+    }
+
+    pub async fn history_len(&self, case: &str) -> usize {
+        self.get("admin", &format!("/api/v1/cases/{case}/history"))
+            .await
+            .body
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0)
+    }
+}
