@@ -455,12 +455,14 @@ impl<'a> CaseService<'a> {
         let def = &wf.def;
         let now = self.state.clock.now();
         let outcome = self.engine(def).start(unit, Default::default(), now)?;
-        // Whoever opens a case must hold a role that acts in its first state.
+        // Whoever opens a case must hold a role that can move it out of its first state.
         let actor = access::actor(caller, &units, &unit_code);
         let may_open = def
             .actions
             .iter()
-            .filter(|a| a.from.contains(&def.initial))
+            .filter(|a| {
+                a.from.contains(&def.initial) && a.to.as_ref().is_some_and(|t| *t != def.initial)
+            })
             .flat_map(|a| a.roles.iter())
             .any(|r| self.engine(def).binds(&outcome.snapshot, &actor, r));
         if !may_open {
@@ -666,7 +668,8 @@ impl<'a> CaseService<'a> {
             .with_label_values(&[def.key.as_str(), action, outcome_label])
             .inc();
         let outcome = fired?;
-        let view = self.view(caller, &loaded.row, &outcome.snapshot, def, now);
+        let mut view = self.view(caller, &loaded.row, &outcome.snapshot, def, now);
+        view.updated_at = now;
         let comment = req.comment.filter(|c| !c.trim().is_empty());
         match self
             .commit(
@@ -678,11 +681,7 @@ impl<'a> CaseService<'a> {
             )
             .await?
         {
-            true => {
-                let mut view = view;
-                view.updated_at = now;
-                Ok(ActionReply::Done(Box::new(view)))
-            }
+            true => Ok(ActionReply::Done(Box::new(view))),
             false => {
                 if let Some(idem) = &idem
                     && let Some(stored) = self.replayed(caller, idem).await?

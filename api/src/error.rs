@@ -58,7 +58,9 @@ pub fn status_for(code: &str) -> StatusCode {
         | "case_not_found"
         | "workflow_not_found"
         | "attachment_not_found"
-        | "user_not_found" => StatusCode::NOT_FOUND,
+        | "user_not_found"
+        | "unknown_action"
+        | "unknown_form" => StatusCode::NOT_FOUND,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
         "version_conflict" | "action_not_available" | "already_submitted" | "already_exists" => {
             StatusCode::CONFLICT
@@ -70,7 +72,7 @@ pub fn status_for(code: &str) -> StatusCode {
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "internal" | "evaluation_failed" | "replay_mismatch" => StatusCode::INTERNAL_SERVER_ERROR,
         // invalid_input, form_incomplete, guard_failed, deadline_passed, not_eligible,
-        // unknown_action, unknown_form, invalid_variable, validation_failed, idempotency_key_reused
+        // invalid_variable, validation_failed, idempotency_key_reused, no_panel
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }

@@ -1,0 +1,135 @@
+//! Optimistic concurrency and idempotent retries under parallel requests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{TestApp, backends, example, spawn_app};
+use serde_json::{Value, json};
+
+async fn in_municipal_review(app: &TestApp) -> (String, i64) {
+    let id = app.drafted("南关区申报").await;
+    app.act("d220102", &id, "submit", Value::Null)
+        .await
+        .assert_ok();
+    let version = app.version("c220100", &id).await;
+    (id, version)
+}
+
+fn forward_request(app: &TestApp, token: &str, id: &str, version: i64) -> reqwest::RequestBuilder {
+    app.client
+        .post(app.url(&format!("/api/v1/cases/{id}/actions/forward")))
+        .bearer_auth(token)
+        .header("If-Match", format!("\"{version}\""))
+        .json(&json!({"input": example("forward.json"), "comment": "同意报省"}))
+}
+
+async fn count_forwards(app: &TestApp, id: &str) -> usize {
+    let h = app
+        .get("admin", &format!("/api/v1/cases/{id}/history"))
+        .await;
+    h.body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "forward")
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn twenty_parallel_calls_with_one_version_give_one_success() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (id, version) = in_municipal_review(&app).await;
+        let token = app.token("c220100").await;
+        let calls = (0..20).map(|_| app.send(forward_request(&app, &token, &id, version)));
+        let answers = futures_util::future::join_all(calls).await;
+        let ok = answers.iter().filter(|a| a.status.as_u16() == 200).count();
+        let conflicts: Vec<_> = answers
+            .iter()
+            .filter(|a| a.status.as_u16() == 409)
+            .collect();
+        assert_eq!(ok, 1, "{backend:?}");
+        assert_eq!(conflicts.len(), 19, "{backend:?}");
+        for c in conflicts {
+            c.assert_problem(409, "version_conflict");
+        }
+        assert_eq!(count_forwards(&app, &id).await, 1);
+        assert_eq!(app.version("admin", &id).await, version + 1);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_same_idempotency_key_gives_one_event_and_the_same_answer() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (id, version) = in_municipal_review(&app).await;
+        let token = app.token("c220100").await;
+        let keyed =
+            || forward_request(&app, &token, &id, version).header("Idempotency-Key", "fwd-1");
+        let first = app.send(keyed()).await;
+        let second = app.send(keyed()).await;
+        first.assert_ok();
+        second.assert_ok();
+        assert_eq!(first.body, second.body);
+        assert_eq!(
+            second
+                .headers
+                .get("idempotent-replayed")
+                .map(|v| v.to_str().unwrap()),
+            Some("true")
+        );
+        assert_eq!(count_forwards(&app, &id).await, 1);
+
+        // Twenty parallel retries of one keyed request all get the one answer.
+        let (id2, version2) = in_municipal_review(&app).await;
+        let calls = (0..20).map(|_| {
+            app.send(
+                forward_request(&app, &token, &id2, version2).header("Idempotency-Key", "fwd-2"),
+            )
+        });
+        let answers = futures_util::future::join_all(calls).await;
+        for a in &answers {
+            assert_eq!(a.status.as_u16(), 200, "{backend:?}: {}", a.text);
+            assert_eq!(a.body["version"], version2 + 1);
+        }
+        assert_eq!(count_forwards(&app, &id2).await, 1);
+
+        // The key belongs to its first request: reusing it for another is refused.
+        let other = app
+            .send(
+                app.client
+                    .post(app.url(&format!("/api/v1/cases/{id2}/actions/return")))
+                    .bearer_auth(&token)
+                    .header("If-Match", (version2 + 1).to_string())
+                    .header("Idempotency-Key", "fwd-2")
+                    .json(&json!({"input": example("return.json")})),
+            )
+            .await;
+        other.assert_problem(422, "idempotency_key_reused");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn actions_need_the_current_version() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let (id, version) = in_municipal_review(&app).await;
+        let token = app.token("c220100").await;
+        let missing = app
+            .send(
+                app.client
+                    .post(app.url(&format!("/api/v1/cases/{id}/actions/forward")))
+                    .bearer_auth(&token)
+                    .json(&json!({"input": example("forward.json")})),
+            )
+            .await;
+        missing.assert_problem(428, "if_match_required");
+        assert_eq!(missing.body["current_version"], version);
+        let stale = app
+            .send(forward_request(&app, &token, &id, version - 1))
+            .await;
+        stale.assert_problem(409, "version_conflict");
+        assert_eq!(stale.body["current_version"], version);
+        assert_eq!(count_forwards(&app, &id).await, 0);
+    }
+}
