@@ -121,3 +121,61 @@ impl Settings {
         self.data_dir.join("attachments")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    fn load(jail: &Jail) -> Result<Settings, Box<figment::Error>> {
+        Settings::load_from(&jail.directory().join("pilotflow.toml"))
+    }
+
+    #[test]
+    fn defaults_apply_without_file_or_environment() {
+        Jail::expect_with(|jail| {
+            let s = load(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, "127.0.0.1:8080");
+            assert_eq!(s.max_upload_bytes, 50 * 1024 * 1024);
+            assert_eq!(s.demo_password.expose(), DEFAULT_DEMO_PASSWORD);
+            assert_eq!(s.database_url(), "sqlite://data/pilotflow.sqlite3");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "pilotflow.toml",
+                "bind = \"0.0.0.0:9000\"\ndata_dir = \"/srv/pf\"\n",
+            )?;
+            let s = load(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, "0.0.0.0:9000");
+            assert_eq!(s.database_url(), "sqlite:///srv/pf/pilotflow.sqlite3");
+            jail.set_env("PILOTFLOW_BIND", "127.0.0.1:7000");
+            jail.set_env("PILOTFLOW_DEMO_PASSWORD", "another-secret");
+            jail.set_env("DATABASE_URL", "postgres://postgres@127.0.0.1/pf");
+            let s = load(jail).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, "127.0.0.1:7000");
+            assert_eq!(s.demo_password.expose(), "another-secret");
+            assert_eq!(s.database_url(), "postgres://postgres@127.0.0.1/pf");
+            assert!(!format!("{s:?}").contains("another-secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_wherever_they_come_from() {
+        Jail::expect_with(|jail| {
+            jail.create_file("pilotflow.toml", "bnid = \"0.0.0.0:9000\"\n")?;
+            let err = load(jail).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("bnid"), "{err}");
+            jail.create_file("pilotflow.toml", "")?;
+            jail.set_env("PILOTFLOW_MAX_UPLOAD", "10");
+            let err = load(jail).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("max_upload"), "{err}");
+            Ok(())
+        });
+    }
+}

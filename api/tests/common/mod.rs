@@ -151,6 +151,19 @@ impl Answer {
 }
 
 impl TestApp {
+    /// A client for another server (on `port`) sharing this app's database and data directory.
+    pub fn attach(app: &TestApp, port: u16) -> TestApp {
+        TestApp {
+            backend: app.backend,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+            client: reqwest::Client::new(),
+            settings: app.settings.clone(),
+            data_dir: tempfile::tempdir().expect("temp dir"),
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
