@@ -142,9 +142,11 @@ pub struct CaseFilter {
     pub round: Option<i32>,
     /// Text contained in the title.
     pub q: Option<String>,
-    /// From 1.
+    /// From 1 to 1,000,000.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
     /// 1 to 100; 20 when absent.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u64>,
 }
 
@@ -181,6 +183,9 @@ pub struct HistoryEntry {
     pub prev_hash: String,
     pub hash: String,
 }
+
+/// The last page a list may ask for (keeps offsets within what databases accept).
+pub const MAX_PAGE: u64 = 1_000_000;
 
 /// An idempotent request's key and the fingerprint of its body.
 pub struct Idempotency {
@@ -507,11 +512,11 @@ impl<'a> CaseService<'a> {
             ));
         }
         let page = f.page.unwrap_or(1);
-        if page == 0 {
+        if !(1..=MAX_PAGE).contains(&page) {
             return Err(ApiError::invalid(
                 "/page",
-                "页码从 1 开始",
-                "page starts at 1",
+                format!("页码应在 1 到 {MAX_PAGE} 之间"),
+                format!("page must be between 1 and {MAX_PAGE}"),
             ));
         }
         let mut cond = Condition::all();
