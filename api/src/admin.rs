@@ -6,6 +6,7 @@ use crate::state::AppState;
 use crate::store::entities::{org_unit, user};
 use crate::store::is_unique_violation;
 use crate::units::{UnitTree, parse_level};
+use pilotflow_engine::UnitLevel;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -125,7 +126,7 @@ pub async fn create_org_unit(state: &AppState, req: NewOrgUnit) -> Result<OrgUni
         ));
     }
     let level = match parse_level(&req.level) {
-        Some(l) if l != pilotflow_engine::UnitLevel::Province => l,
+        Some(l) if l != UnitLevel::Province => l,
         _ => {
             return Err(ApiError::invalid(
                 "/level",
@@ -135,18 +136,39 @@ pub async fn create_org_unit(state: &AppState, req: NewOrgUnit) -> Result<OrgUni
         }
     };
     let units = state.units();
-    if units.get(&req.parent_code).is_none() {
-        return Err(ApiError::invalid(
-            "/parent_code",
-            format!("上级单位「{}」不存在", req.parent_code),
-            format!("no parent unit `{}`", req.parent_code),
-        ));
+    let parent_code = req.parent_code.trim().to_owned();
+    // The tree has three levels: cities under the province, counties under a city.
+    let wanted_parent = match level {
+        UnitLevel::City => UnitLevel::Province,
+        _ => UnitLevel::City,
+    };
+    match units.get(&parent_code) {
+        None => {
+            return Err(ApiError::invalid(
+                "/parent_code",
+                format!("上级单位「{parent_code}」不存在"),
+                format!("no parent unit `{parent_code}`"),
+            ));
+        }
+        Some(p) if p.level != wanted_parent => {
+            return Err(ApiError::invalid(
+                "/parent_code",
+                format!("「{}」不能作为上级单位:市州应直属省,区县应属于市州", p.name),
+                format!(
+                    "`{parent_code}` is a {} unit; a {} needs a {} parent",
+                    p.level.as_str(),
+                    level.as_str(),
+                    wanted_parent.as_str()
+                ),
+            ));
+        }
+        Some(_) => {}
     }
     let inserted = org_unit::ActiveModel {
         code: Set(code.clone()),
         name: Set(req.name.trim().to_owned()),
         level: Set(level.as_str().to_owned()),
-        parent_code: Set(Some(req.parent_code.clone())),
+        parent_code: Set(Some(parent_code)),
         national_zone: Set(req.national_zone),
     }
     .insert(&state.store.write)

@@ -109,10 +109,28 @@ pub fn clean_filename(raw: &str) -> String {
 pub fn too_large(limit: u64) -> ApiError {
     ApiError::new(
         "payload_too_large",
-        format!("文件超过大小上限({} MB)", limit / (1024 * 1024)),
+        format!("文件超过大小上限({})", human_size(limit)),
         format!("the file is larger than the limit of {limit} bytes"),
     )
     .with("limit_bytes", limit)
+}
+
+/// A size for people: "50 MB", "1.5 MB", "800 KB", "12 字节".
+fn human_size(bytes: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    let b = bytes as f64;
+    if b >= MB {
+        format!("{} MB", trim_decimal(b / MB))
+    } else if bytes >= 1024 {
+        format!("{} KB", trim_decimal(b / 1024.0))
+    } else {
+        format!("{bytes} 字节")
+    }
+}
+
+fn trim_decimal(x: f64) -> String {
+    let s = format!("{x:.1}");
+    s.strip_suffix(".0").map(str::to_owned).unwrap_or(s)
 }
 
 fn not_allowed() -> ApiError {
@@ -302,6 +320,14 @@ mod tests {
         assert_eq!(sniff(b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xff\xff"), None);
         assert_eq!(sniff(b"#!/bin/sh\necho hi\n"), None);
         assert_eq!(sniff(b"plain text pretending to be a PDF"), None);
+    }
+
+    #[test]
+    fn limits_read_well_in_chinese_messages() {
+        assert_eq!(human_size(50 * 1024 * 1024), "50 MB");
+        assert_eq!(human_size(1536 * 1024), "1.5 MB");
+        assert_eq!(human_size(1024), "1 KB");
+        assert_eq!(human_size(800), "800 字节");
     }
 
     #[test]

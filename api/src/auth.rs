@@ -117,25 +117,26 @@ pub struct Throttle {
     failures: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
 }
 
+/// Entries kept before expired ones are dropped (user names are chosen by whoever calls).
+const THROTTLE_PRUNE_AT: usize = 10_000;
+
 impl Throttle {
-    fn blocked(
-        &self,
-        keys: &[String],
-        max: u32,
-        window: Duration,
-        now: DateTime<Utc>,
-    ) -> Option<i64> {
+    /// Seconds to wait if any (key, limit) pair has reached its limit within the window.
+    fn blocked(&self, keys: &[(String, u32)], window: Duration, now: DateTime<Utc>) -> Option<i64> {
         let map = self.failures.lock().ok()?;
         keys.iter()
-            .filter_map(|k| map.get(k))
-            .filter(|(n, since)| *n >= max && now - *since < window)
-            .map(|(_, since)| (*since + window - now).num_seconds().max(1))
+            .filter_map(|(k, max)| map.get(k).map(|e| (e, *max)))
+            .filter(|((n, since), max)| *n >= *max && now - *since < window)
+            .map(|((_, since), _)| (*since + window - now).num_seconds().max(1))
             .max()
     }
 
-    fn record_failure(&self, keys: &[String], window: Duration, now: DateTime<Utc>) {
+    fn record_failure(&self, keys: &[(String, u32)], window: Duration, now: DateTime<Utc>) {
         if let Ok(mut map) = self.failures.lock() {
-            for k in keys {
+            if map.len() >= THROTTLE_PRUNE_AT {
+                map.retain(|_, (_, since)| now - *since < window);
+            }
+            for (k, _) in keys {
                 let entry = map.entry(k.clone()).or_insert((0, now));
                 if now - entry.1 >= window {
                     *entry = (0, now);
@@ -150,6 +151,13 @@ impl Throttle {
             map.remove(key);
         }
     }
+}
+
+/// A hash to verify against when the user does not exist, so that unknown and known user
+/// names take the same time to refuse.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password("pilotflow-no-such-user").unwrap_or_default())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -174,11 +182,11 @@ pub async fn login(
     let now = state.clock.now();
     let s = &state.settings;
     let window = Duration::minutes(i64::from(s.login_window_minutes));
-    let keys = [format!("user:{}", req.username), format!("addr:{address}")];
-    if let Some(wait) = state
-        .throttle
-        .blocked(&keys, s.login_max_failures, window, now)
-    {
+    let keys = [
+        (format!("user:{}", req.username), s.login_max_failures),
+        (format!("addr:{address}"), s.login_max_failures_per_address),
+    ];
+    if let Some(wait) = state.throttle.blocked(&keys, window, now) {
         return Err(ApiError::new(
             "too_many_attempts",
             format!("登录失败次数过多,请 {} 分钟后再试", (wait + 59) / 60),
@@ -195,7 +203,10 @@ pub async fn login(
     // Argon2 is deliberately slow: keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || match phc {
         Some(phc) => verify_password(&password, &phc),
-        None => false,
+        None => {
+            verify_password(&password, dummy_hash());
+            false
+        }
     })
     .await
     .map_err(ApiError::internal)?;
@@ -207,7 +218,7 @@ pub async fn login(
             "wrong user name or password",
         ));
     };
-    state.throttle.clear(&keys[0]);
+    state.throttle.clear(&keys[0].0);
     let token = new_token();
     let expires_at = now + Duration::hours(i64::from(s.token_ttl_hours));
     session::ActiveModel {

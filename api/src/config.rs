@@ -29,8 +29,10 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// How long a login token stays valid, in hours.
     pub token_ttl_hours: u32,
-    /// Failed logins allowed per user and per address within `login_window_minutes`.
+    /// Failed logins allowed per user name within `login_window_minutes`.
     pub login_max_failures: u32,
+    /// Failed logins allowed per client address (higher: offices share one address).
+    pub login_max_failures_per_address: u32,
     pub login_window_minutes: u32,
     /// Connections to PostgreSQL (SQLite uses one writer and this many readers).
     pub db_pool_size: u32,
@@ -80,6 +82,7 @@ impl Default for Settings {
             max_upload_bytes: 50 * 1024 * 1024,
             token_ttl_hours: 12,
             login_max_failures: 5,
+            login_max_failures_per_address: 50,
             login_window_minutes: 15,
             db_pool_size: 8,
             workers: 0,

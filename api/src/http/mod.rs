@@ -39,36 +39,30 @@ fn pointer(path: &serde_path_to_error::Path) -> String {
 }
 
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    // Two steps: only reading the text can be a syntax error (400); anything the text says that
+    // does not fit the expected shape is a validation error at a JSON Pointer (422).
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|inner| {
+        ApiError::new(
+            "malformed_request",
+            format!(
+                "请求内容不是有效的 JSON(第 {} 行第 {} 列)",
+                inner.line(),
+                inner.column()
+            ),
+            format!("the body is not valid JSON: {inner}"),
+        )
+    })?;
+    serde_path_to_error::deserialize(value).map_err(|err| {
         let path = pointer(err.path());
-        let inner = err.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(
-                "malformed_request",
-                format!(
-                    "请求内容不是有效的 JSON(第 {} 行第 {} 列)",
-                    inner.line(),
-                    inner.column()
-                ),
-                format!("the body is not valid JSON: {inner}"),
-            )
-        } else {
-            let message = inner.to_string();
-            let message = message
-                .split(" at line ")
-                .next()
-                .unwrap_or(&message)
-                .to_owned();
-            ApiError::invalid(
-                &path,
-                format!(
-                    "{} 处的内容类型或取值不正确({message})",
-                    display_pointer(&path)
-                ),
-                message,
-            )
-        }
+        let message = err.into_inner().to_string();
+        ApiError::invalid(
+            &path,
+            format!(
+                "{} 处的内容类型或取值不正确({message})",
+                display_pointer(&path)
+            ),
+            message,
+        )
     })
 }
 
