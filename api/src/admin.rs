@@ -340,5 +340,6 @@ pub async fn update_user(
         active.active = Set(a);
     }
     let row = active.update(&state.store.write).await?;
+    state.sessions.forget_user(username);
     view(row).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad role")))
 }

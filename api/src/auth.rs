@@ -241,6 +241,7 @@ pub async fn login(
 
 pub async fn logout(state: &AppState, token: &str) -> Result<(), ApiError> {
     let hash = token_hash(token);
+    state.sessions.forget_token(&hash);
     if let Some(row) = session::Entity::find_by_id(hash.clone())
         .one(&state.store.write)
         .await?
@@ -278,7 +279,11 @@ async fn authenticate(
 ) -> Result<Caller, ApiError> {
     let token = token.ok_or_else(ApiError::unauthenticated)?;
     let now = state.clock.now();
-    let sess = session::Entity::find_by_id(token_hash(&token))
+    let hash = token_hash(&token);
+    if let Some(caller) = state.sessions.get(&hash, now) {
+        return Ok(caller);
+    }
+    let sess = session::Entity::find_by_id(hash.clone())
         .one(&state.store.read)
         .await?
         .filter(|s| s.revoked_at.is_none() && s.expires_at > now)
@@ -288,7 +293,57 @@ async fn authenticate(
         .await?
         .filter(|u| u.active)
         .ok_or_else(ApiError::unauthenticated)?;
-    Caller::from_row(user_row).ok_or_else(ApiError::unauthenticated)
+    let caller = Caller::from_row(user_row).ok_or_else(ApiError::unauthenticated)?;
+    state
+        .sessions
+        .put(hash, caller.clone(), sess.expires_at, now);
+    Ok(caller)
+}
+
+/// Signed-in sessions recently checked against the database, so that a request does not read
+/// the session and the user again. Logout and changes to a user clear their entries at once in
+/// this process; another replica notices a revocation within `SESSION_CACHE_SECONDS`.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: Mutex<HashMap<String, (Caller, DateTime<Utc>)>>,
+}
+
+pub const SESSION_CACHE_SECONDS: i64 = 30;
+const SESSION_CACHE_MAX: usize = 10_000;
+
+impl SessionCache {
+    fn get(&self, hash: &str, now: DateTime<Utc>) -> Option<Caller> {
+        let map = self.entries.lock().ok()?;
+        map.get(hash)
+            .filter(|(_, until)| *until > now)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, hash: String, caller: Caller, expires_at: DateTime<Utc>, now: DateTime<Utc>) {
+        if let Ok(mut map) = self.entries.lock() {
+            if map.len() >= SESSION_CACHE_MAX {
+                map.retain(|_, (_, until)| *until > now);
+                if map.len() >= SESSION_CACHE_MAX {
+                    map.clear();
+                }
+            }
+            let until = expires_at.min(now + Duration::seconds(SESSION_CACHE_SECONDS));
+            map.insert(hash, (caller, until));
+        }
+    }
+
+    fn forget_token(&self, hash: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.remove(hash);
+        }
+    }
+
+    /// Drops every cached session of a user (after the user was changed or disabled).
+    pub fn forget_user(&self, username: &str) {
+        if let Ok(mut map) = self.entries.lock() {
+            map.retain(|_, (c, _)| c.username != username);
+        }
+    }
 }
 
 impl FromRequest for Caller {

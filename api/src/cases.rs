@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::history::{self, GENESIS};
 use crate::registry::StoredWorkflow;
 use crate::state::AppState;
+use crate::store::CaseUpdate;
 use crate::store::entities::{case, case_assignment, case_event, idempotency_key};
 use chrono::{DateTime, Utc};
 use pilotflow_engine::definition::Binding;
@@ -77,7 +78,8 @@ pub struct CaseView {
     pub org_unit: String,
     pub org_unit_name: String,
     pub round: Option<i32>,
-    /// Variables, saved forms and region states.
+    /// `variables`, `regions` (the state of each parallel region) and `forms` (the names of
+    /// the saved forms; each one's document is at `GET /cases/{id}/forms/{form}`).
     #[schema(value_type = Object)]
     pub data: Value,
     /// Pass it back in `If-Match` when acting.
@@ -401,7 +403,8 @@ impl<'a> CaseService<'a> {
             round: snapshot.round(),
             data: json!({
                 "variables": snapshot.vars,
-                "forms": snapshot.forms,
+                // Names only: a plan runs to many kilobytes; GET …/forms/{form} has the text.
+                "forms": snapshot.forms.keys().collect::<Vec<_>>(),
                 "regions": snapshot.regions,
             }),
             version: snapshot.version as i64,
@@ -654,6 +657,12 @@ impl<'a> CaseService<'a> {
             .with("current_version", loaded.row.version));
         };
         if expected != loaded.row.version {
+            // The same keyed request may have been applied since the first look.
+            if let Some(idem) = &idem
+                && let Some(stored) = self.replayed(caller, idem).await?
+            {
+                return Ok(ActionReply::Replayed(stored));
+            }
             return Err(version_conflict(loaded.row.version));
         }
         let def = &loaded.wf.def;
@@ -711,13 +720,42 @@ impl<'a> CaseService<'a> {
         let row = &loaded.row;
         let event = event_row(&row.id, outcome, comment, &row.head_hash)?;
         let snap = &outcome.snapshot;
+        let update = CaseUpdate {
+            id: row.id.clone(),
+            expected_version: row.version,
+            state: snap.state.to_string(),
+            snapshot: to_json(snap)?,
+            version: snap.version as i64,
+            round: snap.round(),
+            head_hash: event.hash.clone(),
+            updated_at: now,
+        };
+        let idem_row = match idem {
+            Some((caller, idem, view)) => Some(idempotency_key::Model {
+                username: caller.username.clone(),
+                key: idem.key.clone(),
+                request_hash: idem.request_hash.clone(),
+                status: 200,
+                response: to_json(view)?,
+                created_at: now,
+            }),
+            None => None,
+        };
+        let EventKind::Assigned { role, users } = &outcome.event.kind else {
+            return Ok(self
+                .state
+                .store
+                .apply_transition(&update, &event, idem_row.as_ref())
+                .await?);
+        };
+        // A panel change also rewrites the assignment rows: a transaction of its own.
         let txn = self.state.store.write.begin().await?;
         let updated = case::Entity::update_many()
-            .col_expr(case::Column::State, Expr::value(snap.state.to_string()))
-            .col_expr(case::Column::Snapshot, Expr::value(to_json(snap)?))
-            .col_expr(case::Column::Version, Expr::value(snap.version as i64))
-            .col_expr(case::Column::Round, Expr::value(snap.round()))
-            .col_expr(case::Column::HeadHash, Expr::value(event.hash.clone()))
+            .col_expr(case::Column::State, Expr::value(update.state))
+            .col_expr(case::Column::Snapshot, Expr::value(update.snapshot))
+            .col_expr(case::Column::Version, Expr::value(update.version))
+            .col_expr(case::Column::Round, Expr::value(update.round))
+            .col_expr(case::Column::HeadHash, Expr::value(update.head_hash))
             .col_expr(case::Column::UpdatedAt, Expr::value(now))
             .filter(case::Column::Id.eq(row.id.clone()))
             .filter(case::Column::Version.eq(row.version))
@@ -728,20 +766,11 @@ impl<'a> CaseService<'a> {
             return Ok(false);
         }
         event_active(event).insert(&txn).await?;
-        if let EventKind::Assigned { role, users } = &outcome.event.kind {
-            write_assignments(&txn, &row.id, role.as_str(), users).await?;
-        }
-        if let Some((caller, idem, view)) = idem {
-            idempotency_key::ActiveModel {
-                username: Set(caller.username.clone()),
-                key: Set(idem.key.clone()),
-                request_hash: Set(idem.request_hash.clone()),
-                status: Set(200),
-                response: Set(to_json(view)?),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
+        write_assignments(&txn, &row.id, role.as_str(), users).await?;
+        if let Some(idem_row) = idem_row {
+            idempotency_key::ActiveModel::from(idem_row)
+                .insert(&txn)
+                .await?;
         }
         txn.commit().await?;
         Ok(true)
@@ -852,6 +881,29 @@ impl<'a> CaseService<'a> {
                 hash: e.hash,
             })
             .collect())
+    }
+
+    /// The saved document of one form.
+    pub async fn form(&self, caller: &Caller, id: &str, form: &str) -> Result<Value, ApiError> {
+        let loaded = self.load_visible(caller, id).await?;
+        if !loaded.wf.def.forms.contains_key(form) {
+            return Err(pilotflow_engine::EngineError::UnknownForm {
+                form: pilotflow_engine::FormName::new(form),
+            }
+            .into());
+        }
+        loaded
+            .snapshot
+            .forms
+            .get(form)
+            .map(|doc| Value::clone(doc))
+            .ok_or_else(|| {
+                ApiError::new(
+                    "form_not_saved",
+                    "该表单尚未填写",
+                    "this form has not been saved yet",
+                )
+            })
     }
 
     /// The case if the caller may see it (attachments and other case-scoped reads).

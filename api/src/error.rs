@@ -60,7 +60,8 @@ pub fn status_for(code: &str) -> StatusCode {
         | "attachment_not_found"
         | "user_not_found"
         | "unknown_action"
-        | "unknown_form" => StatusCode::NOT_FOUND,
+        | "unknown_form"
+        | "form_not_saved" => StatusCode::NOT_FOUND,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
         "version_conflict" | "action_not_available" | "already_submitted" | "already_exists" => {
             StatusCode::CONFLICT

@@ -2,7 +2,7 @@
 //! tests call the same function.
 
 use crate::admin::reload_units;
-use crate::auth::Throttle;
+use crate::auth::{SessionCache, Throttle};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::demo;
@@ -64,6 +64,7 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
         calendar: Calendar::weekdays_only(),
         units: RwLock::new(Default::default()),
         throttle: Throttle::default(),
+        sessions: SessionCache::default(),
         metrics: Metrics::new()?,
     };
     reload_units(&state)

@@ -1,6 +1,6 @@
 //! What every request handler shares.
 
-use crate::auth::Throttle;
+use crate::auth::{SessionCache, Throttle};
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -18,6 +18,7 @@ pub struct AppState {
     pub calendar: Calendar,
     pub units: RwLock<Arc<UnitTree>>,
     pub throttle: Throttle,
+    pub sessions: SessionCache,
     pub metrics: Metrics,
 }
 

@@ -55,6 +55,15 @@ async fn twenty_parallel_calls_with_one_version_give_one_success() {
         }
         assert_eq!(count_forwards(&app, &id).await, 1);
         assert_eq!(app.version("admin", &id).await, version + 1);
+        // What was written is whole: the chain holds and replays to the stored case.
+        let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
+            .await
+            .unwrap();
+        let calendar = pilotflow_engine::Calendar::weekdays_only();
+        let report = pilotflow::verify::verify_all(&store, &calendar)
+            .await
+            .unwrap();
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
     }
 }
 
@@ -89,7 +98,16 @@ async fn the_same_idempotency_key_gives_one_event_and_the_same_answer() {
         });
         let answers = futures_util::future::join_all(calls).await;
         for a in &answers {
-            assert_eq!(a.status.as_u16(), 200, "{backend:?}: {}", a.text);
+            assert_eq!(
+                a.status.as_u16(),
+                200,
+                "{backend:?}: {} (all: {:?})",
+                a.text,
+                answers
+                    .iter()
+                    .map(|a| a.status.as_u16())
+                    .collect::<Vec<_>>()
+            );
             assert_eq!(a.body["version"], version2 + 1);
         }
         assert_eq!(count_forwards(&app, &id2).await, 1);

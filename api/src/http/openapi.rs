@@ -35,7 +35,7 @@ impl Modify for BearerAuth {
         routes::list_users, routes::create_user, routes::update_user,
         routes::list_workflows, routes::get_workflow, routes::workflow_diagram,
         routes::create_case, routes::list_cases, routes::get_case,
-        routes::save_form, routes::act, routes::set_panel, routes::history,
+        routes::get_form, routes::save_form, routes::act, routes::set_panel, routes::history,
         routes::list_attachments, routes::upload_attachment, routes::download_attachment,
         routes::healthz, routes::readyz, routes::metrics,
     ),

@@ -56,7 +56,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(create_case)),
         )
         .service(resource("/cases/{id}").route(web::get().to(get_case)))
-        .service(resource("/cases/{id}/forms/{form}").route(web::put().to(save_form)))
+        .service(
+            resource("/cases/{id}/forms/{form}")
+                .route(web::get().to(get_form))
+                .route(web::put().to(save_form)),
+        )
         .service(resource("/cases/{id}/actions/{action}").route(web::post().to(act)))
         .service(resource("/cases/{id}/panel").route(web::put().to(set_panel)))
         .service(resource("/cases/{id}/history").route(web::get().to(history)))
@@ -330,6 +334,23 @@ fn if_match(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
                 )
             }),
     }
+}
+
+/// The saved document of one form.
+#[utoipa::path(get, path = "/api/v1/cases/{id}/forms/{form}", tag = "cases", security(("bearer" = [])),
+    params(("id" = String, Path), ("form" = String, Path, example = "experiment_plan")),
+    responses(
+        (status = 200, description = "the form's JSON document", body = Object),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such case or form, or not saved yet", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_form(
+    state: Data,
+    caller: Caller,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, form) = path.into_inner();
+    Ok(HttpResponse::Ok().json(CaseService::new(&state).form(&caller, &id, &form).await?))
 }
 
 /// Save a draft of one form; answers what it still lacks.

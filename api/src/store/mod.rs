@@ -2,8 +2,12 @@
 
 pub mod entities;
 mod migration;
+mod transition;
 
-use sea_orm::sqlx::postgres::PgPoolOptions;
+pub use transition::CaseUpdate;
+
+use sea_orm::sqlx::ConnectOptions as _;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -11,6 +15,7 @@ use sea_orm::{DatabaseConnection, DbBackend, DbErr, SqlxPostgresConnector, SqlxS
 use sea_orm_migration::MigratorTrait;
 use std::str::FromStr;
 use std::time::Duration;
+use tracing::log::LevelFilter;
 
 pub use migration::Migrator;
 
@@ -35,10 +40,13 @@ pub enum StoreError {
 impl Store {
     pub async fn connect(url: &str, pool_size: u32) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(StoreError::Connect)?
+                .log_statements(LevelFilter::Off);
             let pool = PgPoolOptions::new()
                 .max_connections(pool_size.max(2))
                 .acquire_timeout(Duration::from_secs(10))
-                .connect(url)
+                .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;
             let db = SqlxPostgresConnector::from_sqlx_postgres_pool(pool);
@@ -53,7 +61,9 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                // Statement logging costs more than the statements here.
+                .log_statements(LevelFilter::Off);
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
                 .connect_with(options.clone())
