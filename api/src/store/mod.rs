@@ -69,8 +69,11 @@ impl Store {
                 .connect_with(options.clone())
                 .await
                 .map_err(StoreError::Connect)?;
+            // Each SQLite connection is a thread of its own; more readers than cores only
+            // adds hand-offs (measured: 2 readers beat 4 and 8 on two cores).
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
             let read = SqlitePoolOptions::new()
-                .max_connections(pool_size.max(1))
+                .max_connections(pool_size.clamp(1, cores.max(1)))
                 .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;
