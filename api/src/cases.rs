@@ -8,8 +8,8 @@ use crate::error::ApiError;
 use crate::history::{self, GENESIS};
 use crate::registry::StoredWorkflow;
 use crate::state::AppState;
-use crate::store::CaseUpdate;
 use crate::store::entities::{case, case_assignment, case_event, idempotency_key};
+use crate::store::{CaseUpdate, Transition};
 use chrono::{DateTime, Utc};
 use pilotflow_engine::definition::Binding;
 use pilotflow_engine::{
@@ -742,11 +742,22 @@ impl<'a> CaseService<'a> {
             None => None,
         };
         let EventKind::Assigned { role, users } = &outcome.event.kind else {
-            return Ok(self
+            let keyed = idem_row.is_some();
+            return match self
                 .state
                 .store
-                .apply_transition(&update, &event, idem_row.as_ref())
-                .await?);
+                .apply_transition(Transition {
+                    update,
+                    event,
+                    idempotency: idem_row,
+                })
+                .await
+            {
+                // Another request took the same idempotency key first; nothing was written.
+                // The caller looks the key up and answers from it.
+                Err(e) if keyed && crate::store::is_unique_violation(&e) => Ok(false),
+                other => Ok(other?),
+            };
         };
         // A panel change also rewrites the assignment rows: a transaction of its own.
         let txn = self.state.store.write.begin().await?;

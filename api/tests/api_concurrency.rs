@@ -151,3 +151,43 @@ async fn actions_need_the_current_version() {
         assert_eq!(count_forwards(&app, &id).await, 0);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_key_on_two_cases_at_once_is_refused_not_failed() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let token = app.token("c220100").await;
+        for round in 0..5 {
+            let (a, va) = in_municipal_review(&app).await;
+            let (b, vb) = in_municipal_review(&app).await;
+            let key = format!("shared-{round}");
+            let (ra, rb) = tokio::join!(
+                app.send(forward_request(&app, &token, &a, va).header("Idempotency-Key", &key)),
+                app.send(forward_request(&app, &token, &b, vb).header("Idempotency-Key", &key)),
+            );
+            let mut statuses = [ra.status.as_u16(), rb.status.as_u16()];
+            statuses.sort();
+            assert_eq!(
+                statuses,
+                [200, 422],
+                "{backend:?}: {} / {}",
+                ra.text,
+                rb.text
+            );
+            let refused = if ra.status.as_u16() == 422 { &ra } else { &rb };
+            refused.assert_problem(422, "idempotency_key_reused");
+            assert_eq!(
+                count_forwards(&app, &a).await + count_forwards(&app, &b).await,
+                1
+            );
+        }
+        let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
+            .await
+            .unwrap();
+        let calendar = pilotflow_engine::Calendar::weekdays_only();
+        let report = pilotflow::verify::verify_all(&store, &calendar)
+            .await
+            .unwrap();
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
+    }
+}

@@ -268,11 +268,16 @@ async fn http(
         .collect();
     tokio::time::sleep(warmup).await;
     *cpu_before.lock().map_err(|_| anyhow::anyhow!("lock"))? = cpu_seconds(pid);
+    let client_cpu_before = cpu_seconds(std::process::id());
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
     }
     let cpu_after = cpu_seconds(pid);
+    let client_cpu = match (client_cpu_before, cpu_seconds(std::process::id())) {
+        (Some(a), Some(b)) => Some((b - a) / all.len().max(1) as f64 * 1000.0),
+        _ => None,
+    };
     let peak_rss_kb = proc_status(pid, "VmHWM:").unwrap_or(0);
     all.sort();
     let secs = measure.as_secs_f64();
@@ -296,6 +301,7 @@ async fn http(
         "p99_ms": percentile(&all, 0.99),
         "server_cpu_seconds_per_1000": cpu.map(|c| c / all.len().max(1) as f64 * 1000.0),
         "server_peak_rss_mb": peak_rss_kb as f64 / 1024.0,
+        "load_generator_cpu_seconds_per_1000": client_cpu,
         "at": chrono::Utc::now().to_rfc3339(),
     }))
 }

@@ -4,7 +4,8 @@ pub mod entities;
 mod migration;
 mod transition;
 
-pub use transition::CaseUpdate;
+use transition::SqliteWriter;
+pub use transition::{CaseUpdate, Transition};
 
 use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -25,6 +26,8 @@ pub use migration::Migrator;
 pub struct Store {
     pub read: DatabaseConnection,
     pub write: DatabaseConnection,
+    /// SQLite only: the group-commit writer of transitions.
+    sqlite_writer: Option<SqliteWriter>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,7 @@ impl Store {
             Ok(Self {
                 read: db.clone(),
                 write: db,
+                sqlite_writer: None,
             })
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -77,9 +81,11 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(StoreError::Connect)?;
+            let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write);
             Ok(Self {
                 read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
-                write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
+                sqlite_writer: Some(SqliteWriter::start(write.clone())),
+                write,
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
@@ -90,6 +96,14 @@ impl Store {
         Migrator::up(&self.write, None)
             .await
             .map_err(StoreError::Migrate)
+    }
+
+    /// Writes a transition if its case is still at the expected version; returns whether it was.
+    pub async fn apply_transition(&self, t: Transition) -> Result<bool, DbErr> {
+        match &self.sqlite_writer {
+            Some(writer) => writer.write(t).await,
+            None => transition::write_postgres(&self.write, &t).await,
+        }
     }
 
     pub fn backend(&self) -> DbBackend {
