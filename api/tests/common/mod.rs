@@ -1,6 +1,6 @@
 //! Test harness: the real application on port 0 over real HTTP, on a fresh SQLite file and on a
 //! fresh PostgreSQL database. `backends()` lists both; PostgreSQL is skipped only when
-//! `PILOTFLOW_TEST_SKIP_POSTGRES=1` (CI never sets it).
+//! `PF_TEST_SKIP_POSTGRES=1` (CI never sets it).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use pilotflow::config::Settings;
@@ -19,7 +19,7 @@ pub enum Backend {
 
 pub fn backends() -> Vec<Backend> {
     let mut out = vec![Backend::Sqlite];
-    if std::env::var("PILOTFLOW_TEST_SKIP_POSTGRES").as_deref() != Ok("1") {
+    if std::env::var("PF_TEST_SKIP_POSTGRES").as_deref() != Ok("1") {
         out.push(Backend::Postgres);
     }
     out
@@ -35,7 +35,7 @@ pub fn example(name: &str) -> Value {
 }
 
 fn postgres_admin_url() -> String {
-    std::env::var("PILOTFLOW_TEST_POSTGRES_URL")
+    std::env::var("PF_TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
@@ -46,7 +46,7 @@ async fn fresh_postgres() -> String {
     let name = format!("pf_test_{}", uuid::Uuid::new_v4().simple());
     let conn = sea_orm::Database::connect(&admin)
         .await
-        .expect("PostgreSQL must be running for the tests (see README); set PILOTFLOW_TEST_SKIP_POSTGRES=1 to skip it locally");
+        .expect("PostgreSQL must be running for the tests (see README); set PF_TEST_SKIP_POSTGRES=1 to skip it locally");
     conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create test database");
