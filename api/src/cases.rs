@@ -23,6 +23,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -204,8 +205,42 @@ pub enum ActionReply {
 /// A loaded case with its definition.
 struct Loaded {
     row: case::Model,
-    snapshot: CaseSnapshot,
+    snapshot: Arc<CaseSnapshot>,
     wf: StoredWorkflow,
+}
+
+/// Cases recently written by this process, at their current version, for the next write: an
+/// action names the version it acts on (`If-Match`), and when that is the cached version the
+/// case need not be read and parsed again. This is safe with several replicas because every
+/// write is conditional on the version: a case changed elsewhere fails the write with 409.
+/// Reads (`GET`) always go to the database.
+pub struct CaseCache(quick_cache::sync::Cache<String, Arc<CachedCase>>);
+
+pub struct CachedCase {
+    /// The row without its snapshot text (the parsed snapshot is beside it).
+    row: case::Model,
+    snapshot: Arc<CaseSnapshot>,
+}
+
+/// Enough for the cases busy at one moment (each holds its parsed forms, tens of kilobytes).
+const CASE_CACHE_ENTRIES: usize = 512;
+
+impl Default for CaseCache {
+    fn default() -> Self {
+        Self(quick_cache::sync::Cache::new(CASE_CACHE_ENTRIES))
+    }
+}
+
+impl CaseCache {
+    fn at_version(&self, id: &str, version: i64) -> Option<Arc<CachedCase>> {
+        self.0.get(id).filter(|c| c.row.version == version)
+    }
+
+    fn put(&self, mut row: case::Model, snapshot: Arc<CaseSnapshot>) {
+        row.snapshot = String::new();
+        self.0
+            .insert(row.id.clone(), Arc::new(CachedCase { row, snapshot }));
+    }
 }
 
 pub struct CaseService<'a> {
@@ -324,7 +359,33 @@ impl<'a> CaseService<'a> {
             .one(&self.state.store.read)
             .await?
             .ok_or_else(ApiError::case_not_found)?;
-        let snapshot = parse_snapshot(&row)?;
+        let snapshot = Arc::new(parse_snapshot(&row)?);
+        self.visible(caller, row, snapshot)
+    }
+
+    /// For a write at `version`: the cached case if it is at that version, else the database's.
+    async fn load_for_write(
+        &self,
+        caller: &Caller,
+        id: &str,
+        version: Option<i64>,
+    ) -> Result<Loaded, ApiError> {
+        if let Some(cached) = version.and_then(|v| self.state.cases.at_version(id, v)) {
+            return self.visible(caller, cached.row.clone(), Arc::clone(&cached.snapshot));
+        }
+        let loaded = self.load_visible(caller, id).await?;
+        self.state
+            .cases
+            .put(loaded.row.clone(), Arc::clone(&loaded.snapshot));
+        Ok(loaded)
+    }
+
+    fn visible(
+        &self,
+        caller: &Caller,
+        row: case::Model,
+        snapshot: Arc<CaseSnapshot>,
+    ) -> Result<Loaded, ApiError> {
         if !access::can_see(caller, &self.state.units(), &row.org_unit, &snapshot) {
             return Err(ApiError::case_not_found());
         }
@@ -647,7 +708,7 @@ impl<'a> CaseService<'a> {
         {
             return Ok(ActionReply::Replayed(stored));
         }
-        let loaded = self.load_visible(caller, id).await?;
+        let loaded = self.load_for_write(caller, id, if_match).await?;
         let Some(expected) = if_match else {
             return Err(ApiError::new(
                 "if_match_required",
@@ -717,8 +778,34 @@ impl<'a> CaseService<'a> {
         now: DateTime<Utc>,
         idem: Option<(&Caller, &Idempotency, &CaseView)>,
     ) -> Result<bool, ApiError> {
+        let (applied, head_hash) = self
+            .write_outcome(loaded, outcome, comment, now, idem)
+            .await?;
+        if applied {
+            let snap = &outcome.snapshot;
+            let mut row = loaded.row.clone();
+            row.state = snap.state.to_string();
+            row.version = snap.version as i64;
+            row.round = snap.round();
+            row.head_hash = head_hash;
+            row.updated_at = now;
+            self.state.cases.put(row, Arc::new(snap.clone()));
+        }
+        Ok(applied)
+    }
+
+    /// Returns whether the outcome was written, and the case's new head hash.
+    async fn write_outcome(
+        &self,
+        loaded: &Loaded,
+        outcome: &Outcome,
+        comment: Option<String>,
+        now: DateTime<Utc>,
+        idem: Option<(&Caller, &Idempotency, &CaseView)>,
+    ) -> Result<(bool, String), ApiError> {
         let row = &loaded.row;
         let event = event_row(&row.id, outcome, comment, &row.head_hash)?;
+        let head_hash = event.hash.clone();
         let snap = &outcome.snapshot;
         let update = CaseUpdate {
             id: row.id.clone(),
@@ -755,8 +842,8 @@ impl<'a> CaseService<'a> {
             {
                 // Another request took the same idempotency key first; nothing was written.
                 // The caller looks the key up and answers from it.
-                Err(e) if keyed && crate::store::is_unique_violation(&e) => Ok(false),
-                other => Ok(other?),
+                Err(e) if keyed && crate::store::is_unique_violation(&e) => Ok((false, head_hash)),
+                other => Ok((other?, head_hash)),
             };
         };
         // A panel change also rewrites the assignment rows: a transaction of its own.
@@ -774,7 +861,7 @@ impl<'a> CaseService<'a> {
             .await?;
         if updated.rows_affected != 1 {
             txn.rollback().await?;
-            return Ok(false);
+            return Ok((false, head_hash));
         }
         event_active(event).insert(&txn).await?;
         write_assignments(&txn, &row.id, role.as_str(), users).await?;
@@ -784,7 +871,7 @@ impl<'a> CaseService<'a> {
                 .await?;
         }
         txn.commit().await?;
-        Ok(true)
+        Ok((true, head_hash))
     }
 
     pub async fn save_form(
@@ -795,7 +882,7 @@ impl<'a> CaseService<'a> {
         data: Value,
         if_match: Option<i64>,
     ) -> Result<FormSaved, ApiError> {
-        let loaded = self.load_visible(caller, id).await?;
+        let loaded = self.load_for_write(caller, id, if_match).await?;
         if let Some(expected) = if_match
             && expected != loaded.row.version
         {

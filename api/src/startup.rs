@@ -65,6 +65,7 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
         units: RwLock::new(Default::default()),
         throttle: Throttle::default(),
         sessions: SessionCache::default(),
+        cases: Default::default(),
         metrics: Metrics::new()?,
     };
     reload_units(&state)

@@ -1,6 +1,7 @@
 //! What every request handler shares.
 
 use crate::auth::{SessionCache, Throttle};
+use crate::cases::CaseCache;
 use crate::clock::Clock;
 use crate::config::Settings;
 use crate::metrics::Metrics;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub units: RwLock<Arc<UnitTree>>,
     pub throttle: Throttle,
     pub sessions: SessionCache,
+    pub cases: CaseCache,
     pub metrics: Metrics,
 }
 

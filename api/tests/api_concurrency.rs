@@ -191,3 +191,40 @@ async fn one_key_on_two_cases_at_once_is_refused_not_failed() {
         assert!(report.broken.is_empty(), "{:?}", report.broken);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_servers_on_one_database_never_act_on_a_stale_case() {
+    for backend in backends() {
+        let a = spawn_app(backend).await;
+        let second = pilotflow::startup::Application::build(a.settings.clone(), true)
+            .await
+            .unwrap();
+        let port = second.port();
+        tokio::spawn(second.run_until_stopped());
+        let b = TestApp::attach(&a, port);
+
+        // Server A writes the case last (and remembers it at that version) ...
+        let (id, v) = in_municipal_review(&a).await;
+        // ... then server B moves it on.
+        b.act_at("c220100", &id, "forward", example("forward.json"), v)
+            .await
+            .assert_ok();
+        // Acting on A at the old version is a conflict, not a second transition.
+        a.act_at("c220100", &id, "return", example("return.json"), v)
+            .await
+            .assert_problem(409, "version_conflict");
+        // At the new version A sees the case as B left it.
+        let started = a
+            .act_at(
+                "admin",
+                &id,
+                "start_review",
+                example("start_review.json"),
+                v + 1,
+            )
+            .await;
+        assert_eq!(started.assert_ok()["state"], "expert_review");
+        assert_eq!(count_forwards(&a, &id).await, 1);
+        assert_eq!(a.history_len(&id).await, 6);
+    }
+}
