@@ -1,6 +1,6 @@
 //! The provincial admin's management of users and org units.
 
-use crate::auth::{Role, hash_password};
+use crate::auth::{Role, hash_password_blocking};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::entities::{org_unit, user};
@@ -250,12 +250,6 @@ fn check_unit(state: &AppState, pointer: &str, code: &str) -> Result<(), ApiErro
     }
 }
 
-async fn hashed(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(ApiError::internal)?
-}
-
 pub async fn create_user(state: &AppState, req: NewUser) -> Result<UserView, ApiError> {
     let name_ok = (2..=40).contains(&req.username.len())
         && req
@@ -284,7 +278,7 @@ pub async fn create_user(state: &AppState, req: NewUser) -> Result<UserView, Api
         username: Set(req.username.clone()),
         display_name: Set(req.display_name.trim().to_owned()),
         email: Set(req.email.trim().to_owned()),
-        password_hash: Set(hashed(req.password).await?),
+        password_hash: Set(hash_password_blocking(req.password).await?),
         role: Set(req.role.as_str().to_owned()),
         org_unit: Set(req.org_unit),
         active: Set(true),
@@ -327,7 +321,7 @@ pub async fn update_user(
     }
     if let Some(p) = req.password {
         check_password("/password", &p)?;
-        active.password_hash = Set(hashed(p).await?);
+        active.password_hash = Set(hash_password_blocking(p).await?);
     }
     if let Some(r) = req.role {
         active.role = Set(r.as_str().to_owned());

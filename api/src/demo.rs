@@ -1,7 +1,7 @@
 //! Shipped data: Jilin's jurisdiction tree (always, into an empty database) and the demo users
 //! (`serve --demo`).
 
-use crate::auth::{Role, hash_password};
+use crate::auth::{Role, hash_password_blocking};
 use crate::error::ApiError;
 use crate::store::Store;
 use crate::store::entities::{org_unit, user};
@@ -98,10 +98,7 @@ pub async fn seed_demo_users(
     if user::Entity::find().count(&store.write).await? > 0 {
         return Ok(false);
     }
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(ApiError::internal)??;
+    let hash = hash_password_blocking(password.to_owned()).await?;
     let mut rows = vec![account(
         "admin".to_owned(),
         "省民政厅管理员".to_owned(),
@@ -156,10 +153,7 @@ pub async fn seed_admin(
     if user::Entity::find().count(&store.write).await? > 0 {
         return Ok(false);
     }
-    let password = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(ApiError::internal)??;
+    let hash = hash_password_blocking(password.to_owned()).await?;
     user::Entity::insert(account(
         "admin".to_owned(),
         "省民政厅管理员".to_owned(),

@@ -55,15 +55,7 @@ async fn twenty_parallel_calls_with_one_version_give_one_success() {
         }
         assert_eq!(count_forwards(&app, &id).await, 1);
         assert_eq!(app.version("admin", &id).await, version + 1);
-        // What was written is whole: the chain holds and replays to the stored case.
-        let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-            .await
-            .unwrap();
-        let calendar = pilotflow_engine::Calendar::weekdays_only();
-        let report = pilotflow::verify::verify_all(&store, &calendar)
-            .await
-            .unwrap();
-        assert!(report.broken.is_empty(), "{:?}", report.broken);
+        app.assert_histories_intact().await;
     }
 }
 
@@ -181,14 +173,7 @@ async fn one_key_on_two_cases_at_once_is_refused_not_failed() {
                 1
             );
         }
-        let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-            .await
-            .unwrap();
-        let calendar = pilotflow_engine::Calendar::weekdays_only();
-        let report = pilotflow::verify::verify_all(&store, &calendar)
-            .await
-            .unwrap();
-        assert!(report.broken.is_empty(), "{:?}", report.broken);
+        app.assert_histories_intact().await;
     }
 }
 

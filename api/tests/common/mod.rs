@@ -334,6 +334,19 @@ impl TestApp {
             .to_owned()
     }
 
+    /// What was written is whole: every case's chain holds and replays to the stored case.
+    pub async fn assert_histories_intact(&self) -> pilotflow::verify::Report {
+        let store = pilotflow::store::Store::connect(&self.settings.database_url(), 2)
+            .await
+            .expect("database");
+        let calendar = pilotflow_engine::Calendar::weekdays_only();
+        let report = pilotflow::verify::verify_all(&store, &calendar)
+            .await
+            .expect("verify");
+        assert!(report.broken.is_empty(), "{:?}", report.broken);
+        report
+    }
+
     pub async fn history_len(&self, case: &str) -> usize {
         self.get("admin", &format!("/api/v1/cases/{case}/history"))
             .await
