@@ -54,6 +54,8 @@ pub struct DeadlineView {
     pub gates: Vec<String>,
     /// Roles that must act before it.
     pub responsible: Vec<String>,
+    /// Years this due date was counted in Monday to Friday, for lack of holiday data.
+    pub calendar_fallback_years: Vec<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -438,6 +440,7 @@ impl<'a> CaseService<'a> {
                 due: d.due,
                 gates: d.gates.iter().map(|g| g.to_string()).collect(),
                 responsible: d.responsible.iter().map(|r| r.to_string()).collect(),
+                calendar_fallback_years: d.calendar_fallback_years,
             })
             .collect();
         let available_actions = engine

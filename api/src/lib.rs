@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod history;
+pub mod holidays;
 pub mod http;
 pub mod metrics;
 pub mod registry;

@@ -105,7 +105,7 @@ fn verify_history() -> Result<(), ExitCode> {
             .await
             .map_err(|e| fail(e.into()))?;
         store.migrate().await.map_err(|e| fail(e.into()))?;
-        let calendar = pilotflow_engine::Calendar::weekdays_only();
+        let calendar = pilotflow::holidays::calendar().map_err(|e| fail(e.into()))?;
         let report = pilotflow::verify::verify_all(&store, &calendar)
             .await
             .map_err(fail)?;

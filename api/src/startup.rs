@@ -15,7 +15,6 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
-use pilotflow_engine::Calendar;
 use std::net::TcpListener;
 use std::sync::RwLock;
 use tracing_actix_web::TracingLogger;
@@ -61,7 +60,7 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
         store,
         clock,
         registry,
-        calendar: Calendar::weekdays_only(),
+        calendar: crate::holidays::calendar()?,
         units: RwLock::new(Default::default()),
         throttle: Throttle::default(),
         sessions: SessionCache::default(),

@@ -75,6 +75,13 @@ async fn application_path(backend: Backend) {
         seen.text
     );
 
+    // Working-day deadlines use the shipped 2024–2026 holiday data; any later year is counted
+    // Monday to Friday and the deadline says so.
+    for d in seen.body["deadlines"].as_array().unwrap() {
+        let fallback = d["calendar_fallback_years"].as_array().unwrap();
+        assert!(fallback.iter().all(|y| y.as_i64().unwrap() > 2026), "{d}");
+    }
+
     let history = app
         .get("d220102", &format!("/api/v1/cases/{id}/history"))
         .await;
@@ -112,7 +119,7 @@ async fn application_path(backend: Backend) {
     let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
         .await
         .unwrap();
-    let calendar = pilotflow_engine::Calendar::weekdays_only();
+    let calendar = pilotflow::holidays::calendar().unwrap();
     let report = pilotflow::verify::verify_all(&store, &calendar)
         .await
         .unwrap();

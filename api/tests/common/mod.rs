@@ -339,7 +339,7 @@ impl TestApp {
         let store = pilotflow::store::Store::connect(&self.settings.database_url(), 2)
             .await
             .expect("database");
-        let calendar = pilotflow_engine::Calendar::weekdays_only();
+        let calendar = pilotflow::holidays::calendar().unwrap();
         let report = pilotflow::verify::verify_all(&store, &calendar)
             .await
             .expect("verify");
