@@ -40,6 +40,10 @@ pub struct Settings {
     pub workers: usize,
     /// `json` (default) or `pretty` log lines.
     pub log_format: LogFormat,
+    /// `system`, or `simulated` for rehearsals (演练模式): time starts at `clock_start`.
+    pub clock_mode: crate::clock::ClockMode,
+    /// Where a simulated clock starts (RFC 3339); unset means now.
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,6 +91,8 @@ impl Default for Settings {
             db_pool_size: 8,
             workers: 0,
             log_format: LogFormat::Json,
+            clock_mode: crate::clock::ClockMode::System,
+            clock_start: None,
         }
     }
 }
@@ -117,6 +123,15 @@ impl Settings {
                 "sqlite://{}",
                 self.data_dir.join("pilotflow.sqlite3").display()
             ),
+        }
+    }
+
+    pub fn clock(&self) -> crate::clock::Clock {
+        match self.clock_mode {
+            crate::clock::ClockMode::System => crate::clock::Clock::System,
+            crate::clock::ClockMode::Simulated => {
+                crate::clock::Clock::simulated(self.clock_start.unwrap_or_else(chrono::Utc::now))
+            }
         }
     }
 

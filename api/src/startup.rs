@@ -3,7 +3,6 @@
 
 use crate::admin::reload_units;
 use crate::auth::{SessionCache, Throttle};
-use crate::clock::Clock;
 use crate::config::Settings;
 use crate::demo;
 use crate::http::{self, openapi, routes};
@@ -34,7 +33,7 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
             settings.data_dir.display()
         )
     })?;
-    let clock = Clock::default();
+    let clock = settings.clock();
     let store = Store::connect(&settings.database_url(), settings.db_pool_size).await?;
     store.migrate().await?;
     demo::seed_units(&store)

@@ -47,6 +47,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .to(update_user),
             ),
         )
+        .service(
+            resource("/admin/clock")
+                .route(web::get().to(get_clock))
+                .route(web::post().to(advance_clock)),
+        )
         .service(resource("/workflows").route(web::get().to(list_workflows)))
         .service(resource("/workflows/{key}").route(web::get().to(get_workflow)))
         .service(resource("/workflows/{key}/diagram").route(web::get().to(workflow_diagram)))
@@ -208,6 +213,78 @@ pub async fn update_user(
     caller.require_admin()?;
     let user = admin::update_user(&state, &path.into_inner(), body.0).await?;
     Ok(HttpResponse::Ok().json(user))
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClockAdvance {
+    /// An ISO 8601 duration: `P10D`, `PT2H`, `P1M`.
+    #[schema(example = "P10D")]
+    pub advance: String,
+}
+
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ClockState {
+    /// Always `simulated` (the system clock has no such path).
+    pub mode: String,
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// The time in Asia/Shanghai.
+    pub now_local: String,
+}
+
+fn simulated_clock(state: &AppState, caller: &Caller) -> Result<ClockState, ApiError> {
+    if state.clock.mode() == crate::clock::ClockMode::System {
+        return Err(ApiError::not_found());
+    }
+    caller.require_admin()?;
+    let now = state.clock.now();
+    Ok(ClockState {
+        mode: "simulated".to_owned(),
+        now,
+        now_local: pilotflow_engine::deadline::local_text(chrono_tz::Asia::Shanghai, now),
+    })
+}
+
+/// The rehearsal clock (simulated mode only; 404 with the system clock).
+#[utoipa::path(get, path = "/api/v1/admin/clock", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ClockState),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "the service runs on the system clock", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn get_clock(state: Data, caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(simulated_clock(&state, &caller)?))
+}
+
+/// Move the rehearsal clock forward (provincial admin; simulated mode only).
+#[utoipa::path(post, path = "/api/v1/admin/clock", tag = "admin", security(("bearer" = [])),
+    request_body = ClockAdvance,
+    responses(
+        (status = 200, body = ClockState),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "the service runs on the system clock", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn advance_clock(
+    state: Data,
+    caller: Caller,
+    body: JsonBody<ClockAdvance>,
+) -> Result<HttpResponse, ApiError> {
+    simulated_clock(&state, &caller)?;
+    state.clock.advance(&body.0.advance).map_err(|e| {
+        ApiError::invalid(
+            "/advance",
+            format!(
+                "「{}」不是可用的时长,请写成 ISO 8601 形式,如 P10D(10 天)、PT2H(2 小时)",
+                body.0.advance
+            ),
+            e.to_string(),
+        )
+    })?;
+    Ok(HttpResponse::Ok().json(simulated_clock(&state, &caller)?))
 }
 
 /// Workflows that new cases can start on.
