@@ -247,6 +247,8 @@ impl CaseCache {
 
 pub struct CaseService<'a> {
     pub state: &'a AppState,
+    /// The holiday calendar as it was when the request began.
+    calendar: Arc<pilotflow_engine::Calendar>,
 }
 
 fn parse_snapshot(row: &case::Model) -> Result<CaseSnapshot, ApiError> {
@@ -348,11 +350,14 @@ pub fn parse_if_match(raw: &str) -> Option<i64> {
 
 impl<'a> CaseService<'a> {
     pub fn new(state: &'a AppState) -> Self {
-        Self { state }
+        Self {
+            calendar: state.calendar(),
+            state,
+        }
     }
 
     fn engine<'d>(&'d self, def: &'d Definition) -> Engine<'d> {
-        Engine::new(def, &self.state.calendar)
+        Engine::new(def, &self.calendar)
     }
 
     /// Loads a case the caller may see; anything else is "not found".

@@ -2,7 +2,13 @@
 //! Council's yearly notices (法定节假日 and 调休) for 2024–2026. Years without data count
 //! Monday to Friday, and the engine says so in every deadline that crosses them.
 
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::Store;
+use crate::store::entities::calendar_year;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use pilotflow_engine::{Calendar, CalendarYear};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, QueryOrder};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -21,15 +27,196 @@ pub fn shipped() -> Result<HolidayFile, serde_json::Error> {
     serde_json::from_str(SHIPPED)
 }
 
-/// The shipped calendar.
+/// The shipped calendar alone (the service uses the stored years: `load`).
 pub fn calendar() -> Result<Calendar, serde_json::Error> {
     Ok(Calendar::from_years(shipped()?.years))
+}
+
+/// One year as stored and shown.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CalendarYearView {
+    pub year: i32,
+    /// Dates off (法定节假日, weekends within them included).
+    #[schema(value_type = Vec<String>, example = json!(["2027-01-01"]))]
+    pub holidays: Vec<NaiveDate>,
+    /// Weekend dates worked (调休上班).
+    #[schema(value_type = Vec<String>)]
+    pub workdays: Vec<NaiveDate>,
+    /// The notice the year comes from.
+    pub source: String,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A year uploaded by the provincial admin.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarYearUpload {
+    #[schema(value_type = Vec<String>, example = json!(["2027-01-01", "2027-02-05"]))]
+    pub holidays: Vec<NaiveDate>,
+    #[schema(value_type = Vec<String>, example = json!(["2027-02-14"]))]
+    pub workdays: Vec<NaiveDate>,
+    /// The notice, e.g. 国务院办公厅关于2027年部分节假日安排的通知.
+    pub source: String,
+}
+
+fn dates(json: &str) -> Vec<NaiveDate> {
+    serde_json::from_str(json).unwrap_or_default()
+}
+
+fn view(row: calendar_year::Model) -> CalendarYearView {
+    CalendarYearView {
+        year: row.year,
+        holidays: dates(&row.holidays),
+        workdays: dates(&row.workdays),
+        source: row.source,
+        updated_by: row.updated_by,
+        updated_at: row.updated_at,
+    }
+}
+
+fn active(
+    year: i32,
+    holidays: &[NaiveDate],
+    workdays: &[NaiveDate],
+    source: String,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<calendar_year::ActiveModel, ApiError> {
+    Ok(calendar_year::ActiveModel {
+        year: Set(year),
+        holidays: Set(serde_json::to_string(holidays).map_err(ApiError::internal)?),
+        workdays: Set(serde_json::to_string(workdays).map_err(ApiError::internal)?),
+        source: Set(source),
+        updated_by: Set(by.to_owned()),
+        updated_at: Set(now),
+    })
+}
+
+/// Stores the shipped years the database does not have yet.
+pub async fn seed(store: &Store, now: DateTime<Utc>) -> Result<(), ApiError> {
+    let file = shipped().map_err(ApiError::internal)?;
+    for y in file.years {
+        if calendar_year::Entity::find_by_id(y.year)
+            .one(&store.write)
+            .await?
+            .is_some()
+        {
+            continue;
+        }
+        let source = file
+            .notices
+            .get(&y.year.to_string())
+            .cloned()
+            .unwrap_or_default();
+        active(y.year, &y.holidays, &y.workdays, source, "shipped", now)?
+            .insert(&store.write)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn list(store: &Store) -> Result<Vec<CalendarYearView>, ApiError> {
+    Ok(calendar_year::Entity::find()
+        .order_by_asc(calendar_year::Column::Year)
+        .all(&store.read)
+        .await?
+        .into_iter()
+        .map(view)
+        .collect())
+}
+
+/// The calendar the service computes deadlines with: every stored year.
+pub async fn load(store: &Store) -> Result<Calendar, ApiError> {
+    Ok(Calendar::from_years(list(store).await?.into_iter().map(
+        |y| CalendarYear {
+            year: y.year,
+            holidays: y.holidays,
+            workdays: y.workdays,
+        },
+    )))
+}
+
+fn check_dates(year: i32, field: &str, list: &[NaiveDate], weekends: bool) -> Result<(), ApiError> {
+    for (i, d) in list.iter().enumerate() {
+        let pointer = format!("/{field}/{i}");
+        if d.year() != year {
+            return Err(ApiError::invalid(
+                &pointer,
+                format!("{d} 不在 {year} 年"),
+                format!("{d} is not in {year}"),
+            ));
+        }
+        let weekend = d.weekday().number_from_monday() >= 6;
+        if weekends && !weekend {
+            return Err(ApiError::invalid(
+                &pointer,
+                format!("{d} 不是周末,无需列为调休上班日"),
+                format!("{d} is not a weekend day; only weekend days can be make-up working days"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Stores (or replaces) one year and puts it into use at once.
+pub async fn upload(
+    state: &AppState,
+    by: &str,
+    year: i32,
+    req: CalendarYearUpload,
+) -> Result<CalendarYearView, ApiError> {
+    if !(2000..=2100).contains(&year) {
+        return Err(ApiError::invalid(
+            "",
+            format!("年份 {year} 不在 2000–2100 之间"),
+            format!("year {year} is outside 2000–2100"),
+        ));
+    }
+    if req.source.trim().is_empty() {
+        return Err(ApiError::invalid(
+            "/source",
+            "请注明所依据的通知",
+            "source (the notice) is required",
+        ));
+    }
+    check_dates(year, "holidays", &req.holidays, false)?;
+    check_dates(year, "workdays", &req.workdays, true)?;
+    if let Some(i) = req.workdays.iter().position(|d| req.holidays.contains(d)) {
+        return Err(ApiError::invalid(
+            &format!("/workdays/{i}"),
+            format!("{} 同时列为放假日和调休上班日", req.workdays[i]),
+            format!(
+                "{} is listed both as a holiday and as a working day",
+                req.workdays[i]
+            ),
+        ));
+    }
+    let (mut holidays, mut workdays) = (req.holidays, req.workdays);
+    holidays.sort();
+    holidays.dedup();
+    workdays.sort();
+    workdays.dedup();
+    let now = state.clock.now();
+    let row = active(
+        year,
+        &holidays,
+        &workdays,
+        req.source.trim().to_owned(),
+        by,
+        now,
+    )?;
+    calendar_year::Entity::delete_by_id(year)
+        .exec(&state.store.write)
+        .await?;
+    let saved = row.insert(&state.store.write).await?;
+    state.set_calendar(load(&state.store).await?);
+    Ok(view(saved))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{Datelike, NaiveDate};
 
     #[test]
     fn every_year_names_its_notice_and_make_up_days_fall_on_weekends() {

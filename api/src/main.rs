@@ -105,7 +105,9 @@ fn verify_history() -> Result<(), ExitCode> {
             .await
             .map_err(|e| fail(e.into()))?;
         store.migrate().await.map_err(|e| fail(e.into()))?;
-        let calendar = pilotflow::holidays::calendar().map_err(|e| fail(e.into()))?;
+        let calendar = pilotflow::holidays::load(&store)
+            .await
+            .map_err(|e| fail(anyhow::anyhow!("{e:?}")))?;
         let report = pilotflow::verify::verify_all(&store, &calendar)
             .await
             .map_err(fail)?;

@@ -15,7 +15,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -39,6 +39,9 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
     demo::seed_units(&store)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    crate::holidays::seed(&store, clock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let now = clock.now();
     if demo_data {
         if demo::seed_demo_users(&store, settings.demo_password.expose(), now)
@@ -54,12 +57,15 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
     }
     let registry =
         Registry::load(&store, &settings.workflows_dir, &settings.schemas_dir, now).await?;
+    let calendar = crate::holidays::load(&store)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let state = AppState {
         settings,
         store,
         clock,
         registry,
-        calendar: crate::holidays::calendar()?,
+        calendar: RwLock::new(Arc::new(calendar)),
         units: RwLock::new(Default::default()),
         throttle: Throttle::default(),
         sessions: SessionCache::default(),

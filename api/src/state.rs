@@ -16,7 +16,7 @@ pub struct AppState {
     pub store: Store,
     pub clock: Clock,
     pub registry: Registry,
-    pub calendar: Calendar,
+    pub calendar: RwLock<Arc<Calendar>>,
     pub units: RwLock<Arc<UnitTree>>,
     pub throttle: Throttle,
     pub sessions: SessionCache,
@@ -30,6 +30,20 @@ impl AppState {
             .read()
             .map(|u| Arc::clone(&u))
             .unwrap_or_default()
+    }
+
+    /// The holiday calendar deadlines are computed with now.
+    pub fn calendar(&self) -> Arc<Calendar> {
+        self.calendar
+            .read()
+            .map(|c| Arc::clone(&c))
+            .unwrap_or_default()
+    }
+
+    pub fn set_calendar(&self, calendar: Calendar) {
+        if let Ok(mut c) = self.calendar.write() {
+            *c = Arc::new(calendar);
+        }
     }
 
     pub fn set_units(&self, tree: UnitTree) {

@@ -10,6 +10,7 @@ use crate::cases::{
     HistoryEntry, Idempotency, PanelRequest, parse_if_match,
 };
 use crate::error::{ApiError, Problem};
+use crate::holidays::{self, CalendarYearUpload, CalendarYearView};
 use crate::state::AppState;
 use crate::workflows::{self, WorkflowDetail, WorkflowSummary};
 use actix_multipart::Multipart;
@@ -52,6 +53,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(get_clock))
                 .route(web::post().to(advance_clock)),
         )
+        .service(resource("/calendar").route(web::get().to(list_calendar)))
+        .service(resource("/calendar/{year}").route(web::put().to(upload_calendar_year)))
         .service(resource("/workflows").route(web::get().to(list_workflows)))
         .service(resource("/workflows/{key}").route(web::get().to(get_workflow)))
         .service(resource("/workflows/{key}/diagram").route(web::get().to(workflow_diagram)))
@@ -285,6 +288,40 @@ pub async fn advance_clock(
         )
     })?;
     Ok(HttpResponse::Ok().json(simulated_clock(&state, &caller)?))
+}
+
+/// The holiday data by year (法定节假日 and 调休) that working-day deadlines use.
+#[utoipa::path(get, path = "/api/v1/calendar", tag = "admin", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<CalendarYearView>),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn list_calendar(state: Data, _caller: Caller) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(holidays::list(&state.store).await?))
+}
+
+/// Store or replace one year's holidays and make-up working days (provincial admin); deadlines
+/// use it at once.
+#[utoipa::path(put, path = "/api/v1/calendar/{year}", tag = "admin", security(("bearer" = [])),
+    params(("year" = i32, Path, example = 2027)),
+    request_body = CalendarYearUpload,
+    responses(
+        (status = 200, body = CalendarYearView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upload_calendar_year(
+    state: Data,
+    caller: Caller,
+    path: web::Path<i32>,
+    body: JsonBody<CalendarYearUpload>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_admin()?;
+    let year = holidays::upload(&state, &caller.username, path.into_inner(), body.0).await?;
+    Ok(HttpResponse::Ok().json(year))
 }
 
 /// Workflows that new cases can start on.

@@ -185,3 +185,23 @@ pub mod attachment {
     }
     no_relations!();
 }
+
+pub mod calendar_year {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "calendar_years")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub year: i32,
+        /// JSON array of dates off.
+        pub holidays: String,
+        /// JSON array of weekend dates worked (调休).
+        pub workdays: String,
+        /// The notice the year comes from.
+        pub source: String,
+        pub updated_by: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}

@@ -7,7 +7,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial)]
+        vec![Box::new(Initial), Box::new(CalendarYears)]
     }
 }
 
@@ -201,5 +201,33 @@ impl MigrationTrait for Initial {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// Holiday data by year: seeded from `calendar/china-holidays.json`, new years uploaded by the
+/// provincial admin.
+struct CalendarYears;
+
+impl MigrationName for CalendarYears {
+    fn name(&self) -> &str {
+        "m20261123_000002_calendar_years"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CalendarYears {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("calendar_years")
+                .col(ColumnDef::new("year").integer().not_null().primary_key())
+                .col(text("holidays"))
+                .col(text("workdays"))
+                .col(text("source"))
+                .col(text("updated_by"))
+                .col(time("updated_at"))
+                .to_owned(),
+        )
+        .await
     }
 }
