@@ -3,8 +3,11 @@
 //! A case the caller may not see is reported as not found, so its existence does not leak.
 
 use crate::auth::{Caller, Role};
+use crate::store::entities::case_assignment;
 use crate::units::UnitTree;
 use pilotflow_engine::{Actor, CaseSnapshot, RoleName, UserId};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition};
 
 /// The cases a caller may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,4 +72,30 @@ pub fn actor(caller: &Caller, units: &UnitTree, case_unit: &str) -> Actor {
 /// expert (who only reads) may not.
 pub fn may_attach(caller: &Caller) -> bool {
     caller.role != Role::Expert
+}
+
+/// The same scope as a database condition on a table with the case's unit, its parent unit
+/// and the case id (cases, case deadlines).
+pub fn scope_condition(
+    caller: &Caller,
+    org_unit: impl ColumnTrait,
+    parent_unit: impl ColumnTrait,
+    case_id: impl ColumnTrait,
+) -> Condition {
+    match scope(caller) {
+        Scope::All => Condition::all(),
+        Scope::Unit(u) => Condition::all().add(org_unit.eq(u)),
+        Scope::UnitAndChildren(u) => Condition::any()
+            .add(org_unit.eq(u.clone()))
+            .add(parent_unit.eq(u)),
+        Scope::Assigned(name) => Condition::all().add(
+            case_id.in_subquery(
+                Query::select()
+                    .column(case_assignment::Column::CaseId)
+                    .from(case_assignment::Entity)
+                    .and_where(Expr::col(case_assignment::Column::Username).eq(name))
+                    .to_owned(),
+            ),
+        ),
+    }
 }

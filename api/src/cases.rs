@@ -2,18 +2,19 @@
 //! what happens, and writes the new snapshot, the chained event and any idempotency record in
 //! one transaction. Route handlers only translate HTTP to these calls.
 
-use crate::access::{self, Scope};
+use crate::access;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::history::{self, GENESIS};
 use crate::registry::StoredWorkflow;
 use crate::state::AppState;
-use crate::store::entities::{case, case_assignment, case_event, idempotency_key};
-use crate::store::{CaseUpdate, Transition};
+use crate::store::entities::{case, case_assignment, case_deadline, case_event, idempotency_key};
+use crate::store::{CaseUpdate, DeadlineWrite, Transition, write_deadlines};
 use chrono::{DateTime, Utc};
 use pilotflow_engine::definition::Binding;
 use pilotflow_engine::{
-    CaseSnapshot, Definition, Engine, EventKind, FieldError, Outcome, UserId, deadline,
+    CaseSnapshot, DeadlineInstance, Definition, Engine, EventKind, FieldError, Outcome, UserId,
+    deadline,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
@@ -147,6 +148,8 @@ pub struct CaseFilter {
     pub round: Option<i32>,
     /// Text contained in the title.
     pub q: Option<String>,
+    /// Only cases with a running deadline already past (true), or with none (false).
+    pub overdue: Option<bool>,
     /// From 1 to 1,000,000.
     #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
@@ -339,6 +342,48 @@ fn event_active(m: case_event::Model) -> case_event::ActiveModel {
     }
 }
 
+/// The rows for the deadlines running on a case (all pending).
+fn deadline_rows(
+    row: &case::Model,
+    running: &[DeadlineInstance],
+    now: DateTime<Utc>,
+) -> Result<Vec<case_deadline::Model>, ApiError> {
+    running
+        .iter()
+        .map(|d| {
+            Ok(case_deadline::Model {
+                case_id: row.id.clone(),
+                name: d.name.to_string(),
+                label: d.label.clone(),
+                case_title: row.title.clone(),
+                workflow_key: row.workflow_key.clone(),
+                org_unit: row.org_unit.clone(),
+                parent_unit: row.parent_unit.clone(),
+                due: d.due,
+                status: "pending".to_owned(),
+                responsible: to_json(&d.responsible)?,
+                gates: to_json(&d.gates)?,
+                fallback_years: to_json(&d.calendar_fallback_years)?,
+                updated_at: now,
+            })
+        })
+        .collect()
+}
+
+/// Whether two sets of running deadlines differ in anything stored.
+fn deadlines_changed(before: &[DeadlineInstance], after: &[DeadlineInstance]) -> bool {
+    let key = |d: &DeadlineInstance| {
+        (
+            d.name.clone(),
+            d.due,
+            d.responsible.clone(),
+            d.gates.clone(),
+            d.calendar_fallback_years.clone(),
+        )
+    };
+    before.len() != after.len() || before.iter().zip(after).any(|(a, b)| key(a) != key(b))
+}
+
 /// `If-Match` may be `5`, `"5"` or `W/"5"`.
 pub fn parse_if_match(raw: &str) -> Option<i64> {
     raw.trim()
@@ -438,7 +483,7 @@ impl<'a> CaseService<'a> {
             .deadlines(snapshot)
             .into_iter()
             .map(|d| DeadlineView {
-                days_left: (d.due - now).num_days(),
+                days_left: crate::deadlines::days_left(d.due, now),
                 due_local: deadline::local_text(def.timezone, d.due),
                 name: d.name.to_string(),
                 label: d.label,
@@ -570,6 +615,12 @@ impl<'a> CaseService<'a> {
         let txn = self.state.store.write.begin().await?;
         case::ActiveModel::from(row.clone()).insert(&txn).await?;
         event_active(event).insert(&txn).await?;
+        let running = self.engine(def).deadlines(&outcome.snapshot);
+        let deadlines = DeadlineWrite {
+            active: deadline_rows(&row, &running, now)?,
+            now,
+        };
+        write_deadlines(&txn, &id, &deadlines).await?;
         txn.commit().await?;
         Ok(self.view(caller, &row, &outcome.snapshot, def, now))
     }
@@ -592,24 +643,12 @@ impl<'a> CaseService<'a> {
             ));
         }
         let mut cond = Condition::all();
-        cond = match access::scope(caller) {
-            Scope::All => cond,
-            Scope::Unit(u) => cond.add(case::Column::OrgUnit.eq(u)),
-            Scope::UnitAndChildren(u) => cond.add(
-                Condition::any()
-                    .add(case::Column::OrgUnit.eq(u.clone()))
-                    .add(case::Column::ParentUnit.eq(u)),
-            ),
-            Scope::Assigned(name) => cond.add(
-                case::Column::Id.in_subquery(
-                    Query::select()
-                        .column(case_assignment::Column::CaseId)
-                        .from(case_assignment::Entity)
-                        .and_where(Expr::col(case_assignment::Column::Username).eq(name))
-                        .to_owned(),
-                ),
-            ),
-        };
+        cond = cond.add(access::scope_condition(
+            caller,
+            case::Column::OrgUnit,
+            case::Column::ParentUnit,
+            case::Column::Id,
+        ));
         if let Some(w) = f.workflow {
             cond = cond.add(case::Column::WorkflowKey.eq(w));
         }
@@ -621,6 +660,17 @@ impl<'a> CaseService<'a> {
         }
         if let Some(r) = f.round {
             cond = cond.add(case::Column::Round.eq(r));
+        }
+        if let Some(overdue) = f.overdue {
+            let late = case::Column::Id.in_subquery(
+                Query::select()
+                    .column(case_deadline::Column::CaseId)
+                    .from(case_deadline::Entity)
+                    .and_where(Expr::col(case_deadline::Column::Status).eq("pending"))
+                    .and_where(Expr::col(case_deadline::Column::Due).lt(self.state.clock.now()))
+                    .to_owned(),
+            );
+            cond = cond.add(if overdue { late } else { late.not() });
         }
         if let Some(q) = f.q.filter(|q| !q.trim().is_empty()) {
             let escaped = q
@@ -836,6 +886,16 @@ impl<'a> CaseService<'a> {
             }),
             None => None,
         };
+        let engine = self.engine(&loaded.wf.def);
+        let after = engine.deadlines(snap);
+        let deadlines = if deadlines_changed(&engine.deadlines(&loaded.snapshot), &after) {
+            Some(DeadlineWrite {
+                active: deadline_rows(row, &after, now)?,
+                now,
+            })
+        } else {
+            None
+        };
         let EventKind::Assigned { role, users } = &outcome.event.kind else {
             let keyed = idem_row.is_some();
             return match self
@@ -845,6 +905,7 @@ impl<'a> CaseService<'a> {
                     update,
                     event,
                     idempotency: idem_row,
+                    deadlines,
                 })
                 .await
             {
@@ -873,6 +934,9 @@ impl<'a> CaseService<'a> {
         }
         event_active(event).insert(&txn).await?;
         write_assignments(&txn, &row.id, role.as_str(), users).await?;
+        if let Some(d) = &deadlines {
+            write_deadlines(&txn, &row.id, d).await?;
+        }
         if let Some(idem_row) = idem_row {
             idempotency_key::ActiveModel::from(idem_row)
                 .insert(&txn)
@@ -1016,6 +1080,51 @@ impl<'a> CaseService<'a> {
     pub async fn check_visible(&self, caller: &Caller, id: &str) -> Result<case::Model, ApiError> {
         Ok(self.load_visible(caller, id).await?.row)
     }
+}
+
+/// Writes the running deadlines of every case when none are stored at all (a database from
+/// before deadlines were kept); returns how many cases it wrote. Once any row exists this is
+/// one indexed lookup, so a restart stays fast.
+pub async fn backfill_deadlines(state: &AppState) -> Result<u64, ApiError> {
+    let db = &state.store.write;
+    if case_deadline::Entity::find().one(db).await?.is_some() {
+        return Ok(0);
+    }
+    let mut written = 0;
+    let mut after: Option<String> = None;
+    let calendar = state.calendar();
+    loop {
+        let mut q = case::Entity::find()
+            .order_by_asc(case::Column::Id)
+            .limit(500);
+        if let Some(last) = &after {
+            q = q.filter(case::Column::Id.gt(last.clone()));
+        }
+        let batch = q.all(db).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id.clone());
+        let now = state.clock.now();
+        for row in batch {
+            let Some(wf) = state
+                .registry
+                .version(&row.workflow_key, &row.workflow_version)
+            else {
+                continue;
+            };
+            let snapshot = parse_snapshot(&row)?;
+            let running = Engine::new(&wf.def, &calendar).deadlines(&snapshot);
+            if running.is_empty() {
+                continue;
+            }
+            let d = DeadlineWrite {
+                active: deadline_rows(&row, &running, now)?,
+                now,
+            };
+            write_deadlines(db, &row.id, &d).await?;
+            written += 1;
+        }
+    }
+    Ok(written)
 }
 
 async fn write_assignments(

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod clock;
 pub mod config;
+pub mod deadlines;
 pub mod demo;
 pub mod error;
 pub mod history;

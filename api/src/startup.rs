@@ -75,6 +75,15 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
     reload_units(&state)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let backfilled = crate::cases::backfill_deadlines(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    if backfilled > 0 {
+        tracing::info!(
+            cases = backfilled,
+            "wrote the running deadlines of existing cases"
+        );
+    }
     Ok(state)
 }
 

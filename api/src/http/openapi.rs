@@ -34,6 +34,7 @@ impl Modify for BearerAuth {
         routes::org_units, routes::create_org_unit,
         routes::list_users, routes::create_user, routes::update_user,
         routes::get_clock, routes::advance_clock, routes::list_calendar, routes::upload_calendar_year,
+        routes::upcoming_deadlines,
         routes::list_workflows, routes::get_workflow, routes::workflow_diagram,
         routes::create_case, routes::list_cases, routes::get_case,
         routes::get_form, routes::save_form, routes::act, routes::set_panel, routes::history,

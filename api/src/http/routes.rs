@@ -9,6 +9,7 @@ use crate::cases::{
     ActionReply, ActionRequest, CaseFilter, CaseList, CaseService, CaseView, CreateCase, FormSaved,
     HistoryEntry, Idempotency, PanelRequest, parse_if_match,
 };
+use crate::deadlines::{self, DeadlineFilter, DeadlineList};
 use crate::error::{ApiError, Problem};
 use crate::holidays::{self, CalendarYearUpload, CalendarYearView};
 use crate::state::AppState;
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(get_clock))
                 .route(web::post().to(advance_clock)),
         )
+        .service(resource("/deadlines").route(web::get().to(upcoming_deadlines)))
         .service(resource("/calendar").route(web::get().to(list_calendar)))
         .service(resource("/calendar/{year}").route(web::put().to(upload_calendar_year)))
         .service(resource("/workflows").route(web::get().to(list_workflows)))
@@ -288,6 +290,24 @@ pub async fn advance_clock(
         )
     })?;
     Ok(HttpResponse::Ok().json(simulated_clock(&state, &caller)?))
+}
+
+/// Running deadlines within the caller's scope due within a window (and those already past),
+/// soonest first.
+#[utoipa::path(get, path = "/api/v1/deadlines", tag = "cases", security(("bearer" = [])),
+    params(DeadlineFilter),
+    responses(
+        (status = 200, body = DeadlineList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn upcoming_deadlines(
+    state: Data,
+    caller: Caller,
+    query: web::Query<DeadlineFilter>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(deadlines::upcoming(&state, &caller, query.into_inner()).await?))
 }
 
 /// The holiday data by year (法定节假日 and 调休) that working-day deadlines use.

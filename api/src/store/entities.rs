@@ -205,3 +205,32 @@ pub mod calendar_year {
     }
     no_relations!();
 }
+
+pub mod case_deadline {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "case_deadlines")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub case_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        pub label: String,
+        pub case_title: String,
+        pub workflow_key: String,
+        pub org_unit: String,
+        pub parent_unit: Option<String>,
+        pub due: DateTimeUtc,
+        /// pending, met or missed.
+        pub status: String,
+        /// JSON array of role names.
+        pub responsible: String,
+        /// JSON array of action names.
+        pub gates: String,
+        /// JSON array of years counted Monday to Friday.
+        pub fallback_years: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}

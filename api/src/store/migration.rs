@@ -7,7 +7,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Initial), Box::new(CalendarYears)]
+        vec![
+            Box::new(Initial),
+            Box::new(CalendarYears),
+            Box::new(CaseDeadlines),
+        ]
     }
 }
 
@@ -229,5 +233,62 @@ impl MigrationTrait for CalendarYears {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Each case's deadlines as the engine computed them at its last transition, for scans and
+/// lists across cases (overdue, coming up).
+struct CaseDeadlines;
+
+impl MigrationName for CaseDeadlines {
+    fn name(&self) -> &str {
+        "m20261123_000003_case_deadlines"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for CaseDeadlines {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("case_deadlines")
+                .col(text("case_id"))
+                .col(text("name"))
+                .col(text("label"))
+                .col(text("case_title"))
+                .col(text("workflow_key"))
+                .col(text("org_unit"))
+                .col(text_null("parent_unit"))
+                .col(time("due"))
+                .col(text("status"))
+                .col(text("responsible"))
+                .col(text("gates"))
+                .col(text("fallback_years"))
+                .col(time("updated_at"))
+                .primary_key(Index::create().col("case_id").col("name"))
+                .to_owned(),
+        )
+        .await?;
+        for (name, cols) in [
+            ("idx_case_deadlines_due", &["status", "due"][..]),
+            (
+                "idx_case_deadlines_unit",
+                &["org_unit", "status", "due"][..],
+            ),
+            (
+                "idx_case_deadlines_parent",
+                &["parent_unit", "status", "due"][..],
+            ),
+        ] {
+            let mut idx = Index::create()
+                .name(name)
+                .table("case_deadlines")
+                .to_owned();
+            for c in cols {
+                idx.col(*c);
+            }
+            m.create_index(idx).await?;
+        }
+        Ok(())
     }
 }

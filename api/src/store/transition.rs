@@ -1,6 +1,7 @@
-//! Writing transitions: each is the case's new state, its chained event and, for a keyed request,
-//! the idempotency record. The case row only changes if it is still at the version it was read
-//! at; the event and idempotency rows are only written if it did.
+//! Writing transitions: each is the case's new state, its chained event, for a keyed request
+//! the idempotency record, and, when they changed, the case's deadlines. The case row only
+//! changes if it is still at the version it was read at; everything else is only written if
+//! it did.
 //!
 //! Every statement is a hand-off to a connection thread (SQLite) or a round trip (PostgreSQL),
 //! and SQLite has one writer, so:
@@ -9,7 +10,7 @@
 //!   multi-statement call and one transaction (group commit). If that call fails, each
 //!   transition of the batch is retried alone, so one bad transition fails only itself.
 
-use super::entities::{case_event, idempotency_key};
+use super::entities::{case_deadline, case_event, idempotency_key};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -27,118 +28,232 @@ pub struct CaseUpdate {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The deadlines running after a transition (all `pending`). Deadlines that stop running are
+/// marked `met` if their due time had not passed, else `missed`.
+#[derive(Debug, Clone)]
+pub struct DeadlineWrite {
+    pub active: Vec<case_deadline::Model>,
+    pub now: DateTime<Utc>,
+}
+
 /// One transition to write.
 #[derive(Debug, Clone)]
 pub struct Transition {
     pub update: CaseUpdate,
     pub event: case_event::Model,
     pub idempotency: Option<idempotency_key::Model>,
+    /// `None` when the running deadlines did not change.
+    pub deadlines: Option<DeadlineWrite>,
 }
 
 const EVENT_COLUMNS: &str = "case_id, seq, kind, action, actor, actor_role, from_state, \
      to_state, at, input_digest, comment, body, prev_hash, hash";
 const IDEMPOTENCY_COLUMNS: &str = "username, key, request_hash, status, response, created_at";
-const CASE_PARAMS: usize = 8;
-const EVENT_PARAMS: usize = 14;
-const IDEMPOTENCY_PARAMS: usize = 6;
-/// Transitions per SQLite batch (28 parameters each, far below SQLite's limit of 32,766).
+const DEADLINE_COLUMNS: &str = "case_id, name, label, case_title, workflow_key, org_unit, \
+     parent_unit, due, status, responsible, gates, fallback_years, updated_at";
+/// Transitions per SQLite batch (well below SQLite's 32,766 parameters).
 const MAX_BATCH: usize = 64;
 
-fn placeholders(from: usize, n: usize) -> String {
-    (from..from + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// SQL text with numbered parameters.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    values: Vec<Value>,
 }
 
-fn update_case(p: usize) -> String {
+impl Sql {
+    fn param(&mut self, v: impl Into<Value>) -> String {
+        self.values.push(v.into());
+        format!("${}", self.values.len())
+    }
+
+    fn params(&mut self, vs: Vec<Value>) -> String {
+        vs.into_iter()
+            .map(|v| self.param(v))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn push(&mut self, s: &str) {
+        self.text.push_str(s);
+    }
+}
+
+fn event_values(e: &case_event::Model) -> Vec<Value> {
+    vec![
+        e.case_id.clone().into(),
+        e.seq.into(),
+        e.kind.clone().into(),
+        e.action.clone().into(),
+        e.actor.clone().into(),
+        e.actor_role.clone().into(),
+        e.from_state.clone().into(),
+        e.to_state.clone().into(),
+        e.at.into(),
+        e.input_digest.clone().into(),
+        e.comment.clone().into(),
+        e.body.clone().into(),
+        e.prev_hash.clone().into(),
+        e.hash.clone().into(),
+    ]
+}
+
+fn idempotency_values(i: &idempotency_key::Model) -> Vec<Value> {
+    vec![
+        i.username.clone().into(),
+        i.key.clone().into(),
+        i.request_hash.clone().into(),
+        i.status.into(),
+        i.response.clone().into(),
+        i.created_at.into(),
+    ]
+}
+
+fn deadline_values(d: &case_deadline::Model) -> Vec<Value> {
+    vec![
+        d.case_id.clone().into(),
+        d.name.clone().into(),
+        d.label.clone().into(),
+        d.case_title.clone().into(),
+        d.workflow_key.clone().into(),
+        d.org_unit.clone().into(),
+        d.parent_unit.clone().into(),
+        d.due.into(),
+        d.status.clone().into(),
+        d.responsible.clone().into(),
+        d.gates.clone().into(),
+        d.fallback_years.clone().into(),
+        d.updated_at.into(),
+    ]
+}
+
+fn update_case(sql: &mut Sql, u: &CaseUpdate) -> String {
     format!(
-        "UPDATE cases SET state = ${}, snapshot = ${}, version = ${}, round = ${}, \
-         head_hash = ${}, updated_at = ${} WHERE id = ${} AND version = ${}",
-        p,
-        p + 1,
-        p + 2,
-        p + 3,
-        p + 4,
-        p + 5,
-        p + 6,
-        p + 7
+        "UPDATE cases SET state = {}, snapshot = {}, version = {}, round = {}, head_hash = {}, \
+         updated_at = {} WHERE id = {} AND version = {}",
+        sql.param(u.state.clone()),
+        sql.param(u.snapshot.clone()),
+        sql.param(u.version),
+        sql.param(u.round),
+        sql.param(u.head_hash.clone()),
+        sql.param(u.updated_at),
+        sql.param(u.id.clone()),
+        sql.param(u.expected_version),
     )
 }
 
-impl Transition {
-    fn push_values(&self, v: &mut Vec<Value>) {
-        let (u, e) = (&self.update, &self.event);
-        v.extend([
-            u.state.clone().into(),
-            u.snapshot.clone().into(),
-            u.version.into(),
-            u.round.into(),
-            u.head_hash.clone().into(),
-            u.updated_at.into(),
-            u.id.clone().into(),
-            u.expected_version.into(),
-            e.case_id.clone().into(),
-            e.seq.into(),
-            e.kind.clone().into(),
-            e.action.clone().into(),
-            e.actor.clone().into(),
-            e.actor_role.clone().into(),
-            e.from_state.clone().into(),
-            e.to_state.clone().into(),
-            e.at.into(),
-            e.input_digest.clone().into(),
-            e.comment.clone().into(),
-            e.body.clone().into(),
-            e.prev_hash.clone().into(),
-            e.hash.clone().into(),
-        ]);
-        if let Some(i) = &self.idempotency {
-            v.extend([
-                i.username.clone().into(),
-                i.key.clone().into(),
-                i.request_hash.clone().into(),
-                i.status.into(),
-                i.response.clone().into(),
-                i.created_at.into(),
-            ]);
-        }
+/// The statements that retire deadlines no longer running and upsert the running ones, each
+/// guarded by `applied` (true only if this transition's event was written).
+fn deadline_statements(
+    sql: &mut Sql,
+    case_id: &str,
+    d: &DeadlineWrite,
+    applied: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let now = sql.param(d.now);
+    let id = sql.param(case_id.to_owned());
+    let mut retire = format!(
+        "UPDATE case_deadlines SET status = CASE WHEN due >= {now} THEN 'met' ELSE 'missed' END, \
+         updated_at = {now} WHERE case_id = {id} AND status = 'pending' AND {applied}"
+    );
+    if !d.active.is_empty() {
+        let names = d
+            .active
+            .iter()
+            .map(|a| sql.param(a.name.clone()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        retire.push_str(&format!(" AND name NOT IN ({names})"));
     }
+    out.push(retire);
+    for row in &d.active {
+        let values = sql.params(deadline_values(row));
+        out.push(format!(
+            "INSERT INTO case_deadlines ({DEADLINE_COLUMNS}) SELECT {values} WHERE {applied} \
+             ON CONFLICT (case_id, name) DO UPDATE SET label = excluded.label, \
+             due = excluded.due, status = excluded.status, responsible = excluded.responsible, \
+             gates = excluded.gates, fallback_years = excluded.fallback_years, \
+             updated_at = excluded.updated_at"
+        ));
+    }
+    out
+}
 
-    fn param_count(&self) -> usize {
-        CASE_PARAMS
-            + EVENT_PARAMS
-            + if self.idempotency.is_some() {
-                IDEMPOTENCY_PARAMS
-            } else {
-                0
-            }
+/// Writes deadlines inside an open transaction (creation, panel changes: the rarer paths).
+pub async fn write_deadlines<C: ConnectionTrait>(
+    db: &C,
+    case_id: &str,
+    d: &DeadlineWrite,
+) -> Result<(), DbErr> {
+    use case_deadline::Column as C;
+    use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let names: Vec<String> = d.active.iter().map(|a| a.name.clone()).collect();
+    case_deadline::Entity::update_many()
+        .col_expr(
+            C::Status,
+            Expr::case(Expr::col(C::Due).gte(d.now), "met")
+                .finally("missed")
+                .into(),
+        )
+        .col_expr(C::UpdatedAt, Expr::value(d.now))
+        .filter(C::CaseId.eq(case_id))
+        .filter(C::Status.eq("pending"))
+        .filter(C::Name.is_not_in(names))
+        .exec(db)
+        .await?;
+    for row in &d.active {
+        case_deadline::Entity::insert(case_deadline::ActiveModel::from(row.clone()))
+            .on_conflict(
+                OnConflict::columns([C::CaseId, C::Name])
+                    .update_columns([
+                        C::Label,
+                        C::Due,
+                        C::Status,
+                        C::Responsible,
+                        C::Gates,
+                        C::FallbackYears,
+                        C::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(db)
+            .await?;
     }
+    Ok(())
 }
 
 /// PostgreSQL: one statement; each insert reads the rows of the one before.
 pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<bool, DbErr> {
-    let mut sql = format!(
-        "WITH upd AS ({} RETURNING id), \
-         ev AS (INSERT INTO case_events ({EVENT_COLUMNS}) SELECT {} FROM upd RETURNING case_id)",
-        update_case(1),
-        placeholders(1 + CASE_PARAMS, EVENT_PARAMS)
+    let mut sql = Sql::default();
+    let update = update_case(&mut sql, &t.update);
+    let event = sql.params(event_values(&t.event));
+    let mut text = format!(
+        "WITH upd AS ({update} RETURNING id), \
+         ev AS (INSERT INTO case_events ({EVENT_COLUMNS}) SELECT {event} FROM upd RETURNING case_id)"
     );
-    if t.idempotency.is_some() {
-        sql.push_str(&format!(
-            ", idem AS (INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) SELECT {} FROM ev \
-             RETURNING key)",
-            placeholders(1 + CASE_PARAMS + EVENT_PARAMS, IDEMPOTENCY_PARAMS)
+    if let Some(i) = &t.idempotency {
+        let values = sql.params(idempotency_values(i));
+        text.push_str(&format!(
+            ", idem AS (INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) SELECT {values} \
+             FROM ev RETURNING key)"
         ));
     }
-    sql.push_str(" SELECT count(*) AS applied FROM ev");
-    let mut values = Vec::with_capacity(t.param_count());
-    t.push_values(&mut values);
+    if let Some(d) = &t.deadlines {
+        let statements =
+            deadline_statements(&mut sql, &t.update.id, d, "EXISTS (SELECT 1 FROM ev)");
+        for (n, s) in statements.iter().enumerate() {
+            text.push_str(&format!(", dl{n} AS ({s})"));
+        }
+    }
+    text.push_str(" SELECT count(*) AS applied FROM ev");
+    sql.text = text;
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            sql,
-            values,
+            sql.text,
+            sql.values,
         ))
         .await?;
     let applied: i64 = match row {
@@ -150,38 +265,47 @@ pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<b
 
 /// SQLite: the transitions of a batch in one transaction. `changes()` is the row count of the
 /// statement before, so each event (and idempotency record) is written only if its case row
-/// was. Only event inserts return rows (their hashes), which says which transitions applied;
-/// the summed row counts of a multi-statement call are not reliable (BEGIN and COMMIT repeat
-/// the previous count).
+/// was; deadlines check that their event exists. Only event inserts return rows (their
+/// hashes), which says which transitions applied; the summed row counts of a multi-statement
+/// call are not reliable (BEGIN and COMMIT repeat the previous count).
 async fn write_sqlite_batch(
     db: &DatabaseConnection,
     batch: &[&Transition],
 ) -> Result<Vec<bool>, DbErr> {
-    let mut sql = String::from("BEGIN IMMEDIATE;");
-    let mut values = Vec::new();
+    let mut sql = Sql::default();
+    sql.push("BEGIN IMMEDIATE;");
     for t in batch {
-        let p = values.len() + 1;
-        sql.push_str(&format!(
-            " {}; INSERT INTO case_events ({EVENT_COLUMNS}) SELECT {} WHERE changes() = 1 \
-             RETURNING hash;",
-            update_case(p),
-            placeholders(p + CASE_PARAMS, EVENT_PARAMS)
+        let update = update_case(&mut sql, &t.update);
+        let event = sql.params(event_values(&t.event));
+        sql.text.push_str(&format!(
+            " {update}; INSERT INTO case_events ({EVENT_COLUMNS}) SELECT {event} \
+             WHERE changes() = 1 RETURNING hash;"
         ));
-        if t.idempotency.is_some() {
-            sql.push_str(&format!(
-                " INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) SELECT {} \
-                 WHERE changes() = 1;",
-                placeholders(p + CASE_PARAMS + EVENT_PARAMS, IDEMPOTENCY_PARAMS)
+        if let Some(i) = &t.idempotency {
+            let values = sql.params(idempotency_values(i));
+            sql.text.push_str(&format!(
+                " INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) SELECT {values} \
+                 WHERE changes() = 1;"
             ));
         }
-        t.push_values(&mut values);
+        if let Some(d) = &t.deadlines {
+            let applied = format!(
+                "EXISTS (SELECT 1 FROM case_events WHERE case_id = {} AND seq = {} AND hash = {})",
+                sql.param(t.event.case_id.clone()),
+                sql.param(t.event.seq),
+                sql.param(t.event.hash.clone())
+            );
+            for s in deadline_statements(&mut sql, &t.update.id, d, &applied) {
+                sql.text.push_str(&format!(" {s};"));
+            }
+        }
     }
-    sql.push_str(" COMMIT;");
+    sql.push(" COMMIT;");
     let rows = match db
         .query_all_raw(Statement::from_sql_and_values(
             DbBackend::Sqlite,
-            sql,
-            values,
+            sql.text,
+            sql.values,
         ))
         .await
     {

@@ -213,6 +213,11 @@ impl TestApp {
         token
     }
 
+    /// Drops the cached tokens (after moving a rehearsal clock past their expiry).
+    pub fn forget_tokens(&self) {
+        self.tokens.lock().unwrap().clear();
+    }
+
     pub async fn call(
         &self,
         user: &str,
