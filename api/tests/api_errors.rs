@@ -246,3 +246,36 @@ async fn operations_endpoints_answer() {
         assert!(docs.text.contains("swagger"), "{}", docs.text);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nul_characters_are_refused_not_failed() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        // Found by schemathesis: PostgreSQL cannot take a NUL in text.
+        app.get("admin", "/api/v1/cases?q=%00%C2%BF&page=100")
+            .await
+            .assert_problem(400, "malformed_request");
+        app.get("admin", "/api/v1/cases/%00")
+            .await
+            .assert_problem(400, "malformed_request");
+        let created = app
+            .call(
+                "d220102",
+                Method::POST,
+                "/api/v1/cases",
+                Some(json!({"workflow": "pilot-zone", "title": "南关\u{0}区"})),
+            )
+            .await;
+        created.assert_problem(422, "validation_failed");
+        assert_eq!(created.pointers(), ["/title"]);
+        let id = app.drafted("南关区申报").await;
+        let before = history_and_version(&app, &id).await;
+        let mut plan = example("forms/experiment_plan.json");
+        plan["sections"]["background"]["development"] = json!("背景\u{0}");
+        let saved = app.save_form("d220102", &id, "experiment_plan", plan).await;
+        saved.assert_problem(422, "validation_failed");
+        assert_eq!(saved.pointers(), ["/sections/background/development"]);
+        assert_eq!(history_and_version(&app, &id).await, before);
+        assert_eq!(app.get("admin", "/api/v1/cases").await.body["total"], 1);
+    }
+}

@@ -52,6 +52,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             format!("the body is not valid JSON: {inner}"),
         )
     })?;
+    if let Some(pointer) = nul_at(&value, String::new()) {
+        return Err(ApiError::invalid(
+            &pointer,
+            "内容中不能包含空字符(NUL)",
+            "text must not contain a NUL character",
+        ));
+    }
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = pointer(err.path());
         let message = err.into_inner().to_string();
@@ -64,6 +71,28 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             message,
         )
     })
+}
+
+/// Where a NUL character is, if any: PostgreSQL cannot store one in text, so it is refused at
+/// the door on both backends.
+fn nul_at(v: &serde_json::Value, at: String) -> Option<String> {
+    let escape = |k: &str| k.replace('~', "~0").replace('/', "~1");
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(at),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_at(x, format!("{at}/{i}"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, x)| {
+            let here = format!("{at}/{}", escape(k));
+            if k.contains('\0') {
+                Some(here)
+            } else {
+                nul_at(x, here)
+            }
+        }),
+        _ => None,
+    }
 }
 
 fn display_pointer(p: &str) -> &str {
@@ -121,6 +150,18 @@ pub async fn language_and_metrics(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let english = prefers_english(&req);
+    // A NUL character (%00) in the path or query cannot be stored or compared as text by
+    // PostgreSQL: refuse it before any handler sees it.
+    let encoded_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
+    if encoded_nul(req.uri().path()) || encoded_nul(req.query_string()) {
+        let error = ApiError::new(
+            "malformed_request",
+            "地址中不能包含空字符(%00)",
+            "the address must not contain a NUL character (%00)",
+        );
+        let response = error.response(english);
+        return Ok(req.into_response(response));
+    }
     let started = Instant::now();
     let method = req.method().to_string();
     let state = req.app_data::<web::Data<AppState>>().cloned();
