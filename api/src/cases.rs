@@ -9,7 +9,7 @@ use crate::history::{self, GENESIS};
 use crate::registry::StoredWorkflow;
 use crate::state::AppState;
 use crate::store::entities::{case, case_assignment, case_deadline, case_event, idempotency_key};
-use crate::store::{CaseUpdate, DeadlineWrite, Transition, write_deadlines};
+use crate::store::{CasePages, CaseUpdate, DeadlineWrite, Transition, write_deadlines};
 use chrono::{DateTime, Utc};
 use pilotflow_engine::definition::Binding;
 use pilotflow_engine::{
@@ -465,6 +465,20 @@ impl<'a> CaseService<'a> {
         def: &Definition,
         now: DateTime<Utc>,
     ) -> CaseView {
+        let running = self.engine(def).deadlines(snapshot);
+        self.view_with(caller, row, snapshot, def, now, running)
+    }
+
+    /// The view, given the deadlines running on `snapshot` (when the caller has them already).
+    fn view_with(
+        &self,
+        caller: &Caller,
+        row: &case::Model,
+        snapshot: &CaseSnapshot,
+        def: &Definition,
+        now: DateTime<Utc>,
+        running: Vec<DeadlineInstance>,
+    ) -> CaseView {
         let units = self.state.units();
         let engine = self.engine(def);
         let actor = access::actor(caller, &units, &row.org_unit);
@@ -479,8 +493,7 @@ impl<'a> CaseService<'a> {
                 name: s.to_string(),
             })
             .collect();
-        let deadlines = engine
-            .deadlines(snapshot)
+        let deadlines = running
             .into_iter()
             .map(|d| DeadlineView {
                 days_left: crate::deadlines::days_left(d.due, now),
@@ -622,7 +635,7 @@ impl<'a> CaseService<'a> {
         };
         write_deadlines(&txn, &id, &deadlines).await?;
         txn.commit().await?;
-        Ok(self.view(caller, &row, &outcome.snapshot, def, now))
+        Ok(self.view_with(caller, &row, &outcome.snapshot, def, now, running))
     }
 
     pub async fn list(&self, caller: &Caller, f: CaseFilter) -> Result<CaseList, ApiError> {
@@ -801,13 +814,22 @@ impl<'a> CaseService<'a> {
             .with_label_values(&[def.key.as_str(), action, outcome_label])
             .inc();
         let outcome = fired?;
-        let mut view = self.view(caller, &loaded.row, &outcome.snapshot, def, now);
+        let running = self.engine(def).deadlines(&outcome.snapshot);
+        let mut view = self.view_with(
+            caller,
+            &loaded.row,
+            &outcome.snapshot,
+            def,
+            now,
+            running.clone(),
+        );
         view.updated_at = now;
         let comment = req.comment.filter(|c| !c.trim().is_empty());
         match self
             .commit(
                 &loaded,
                 &outcome,
+                &running,
                 comment,
                 now,
                 idem.as_ref().map(|i| (caller, i, &view)),
@@ -832,12 +854,13 @@ impl<'a> CaseService<'a> {
         &self,
         loaded: &Loaded,
         outcome: &Outcome,
+        running: &[DeadlineInstance],
         comment: Option<String>,
         now: DateTime<Utc>,
         idem: Option<(&Caller, &Idempotency, &CaseView)>,
     ) -> Result<bool, ApiError> {
         let (applied, head_hash) = self
-            .write_outcome(loaded, outcome, comment, now, idem)
+            .write_outcome(loaded, outcome, running, comment, now, idem)
             .await?;
         if applied {
             let snap = &outcome.snapshot;
@@ -852,11 +875,13 @@ impl<'a> CaseService<'a> {
         Ok(applied)
     }
 
-    /// Returns whether the outcome was written, and the case's new head hash.
+    /// Returns whether the outcome was written, and the case's new head hash. `running` are
+    /// the deadlines running on the outcome's snapshot.
     async fn write_outcome(
         &self,
         loaded: &Loaded,
         outcome: &Outcome,
+        running: &[DeadlineInstance],
         comment: Option<String>,
         now: DateTime<Utc>,
         idem: Option<(&Caller, &Idempotency, &CaseView)>,
@@ -886,11 +911,10 @@ impl<'a> CaseService<'a> {
             }),
             None => None,
         };
-        let engine = self.engine(&loaded.wf.def);
-        let after = engine.deadlines(snap);
-        let deadlines = if deadlines_changed(&engine.deadlines(&loaded.snapshot), &after) {
+        let before = self.engine(&loaded.wf.def).deadlines(&loaded.snapshot);
+        let deadlines = if deadlines_changed(&before, running) {
             Some(DeadlineWrite {
-                active: deadline_rows(row, &after, now)?,
+                active: deadline_rows(row, running, now)?,
                 now,
             })
         } else {
@@ -966,7 +990,11 @@ impl<'a> CaseService<'a> {
         let outcome =
             self.engine(&loaded.wf.def)
                 .save_form(&loaded.snapshot, &actor, form, data, now)?;
-        if !self.commit(&loaded, &outcome, None, now, None).await? {
+        let running = self.engine(&loaded.wf.def).deadlines(&outcome.snapshot);
+        if !self
+            .commit(&loaded, &outcome, &running, None, now, None)
+            .await?
+        {
             return Err(version_conflict(loaded.row.version + 1));
         }
         Ok(FormSaved {
@@ -1021,10 +1049,14 @@ impl<'a> CaseService<'a> {
         let outcome =
             self.engine(def)
                 .assign(&loaded.snapshot, &actor, role.as_str(), users, now)?;
-        if !self.commit(&loaded, &outcome, None, now, None).await? {
+        let running = self.engine(def).deadlines(&outcome.snapshot);
+        if !self
+            .commit(&loaded, &outcome, &running, None, now, None)
+            .await?
+        {
             return Err(version_conflict(loaded.row.version + 1));
         }
-        Ok(self.view(caller, &loaded.row, &outcome.snapshot, def, now))
+        Ok(self.view_with(caller, &loaded.row, &outcome.snapshot, def, now, running))
     }
 
     pub async fn history(&self, caller: &Caller, id: &str) -> Result<Vec<HistoryEntry>, ApiError> {
@@ -1091,18 +1123,9 @@ pub async fn backfill_deadlines(state: &AppState) -> Result<u64, ApiError> {
         return Ok(0);
     }
     let mut written = 0;
-    let mut after: Option<String> = None;
     let calendar = state.calendar();
-    loop {
-        let mut q = case::Entity::find()
-            .order_by_asc(case::Column::Id)
-            .limit(500);
-        if let Some(last) = &after {
-            q = q.filter(case::Column::Id.gt(last.clone()));
-        }
-        let batch = q.all(db).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.id.clone());
+    let mut pages = CasePages::new(db);
+    while let Some(batch) = pages.next().await? {
         let now = state.clock.now();
         for row in batch {
             let Some(wf) = state

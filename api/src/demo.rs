@@ -88,6 +88,18 @@ fn account(
     }
 }
 
+/// The provincial admin, `admin`, of the root unit.
+fn admin_account(hash: &str, now: DateTime<Utc>) -> user::ActiveModel {
+    account(
+        "admin".to_owned(),
+        "省民政厅管理员".to_owned(),
+        Role::ProvincialAdmin,
+        "220000",
+        hash,
+        now,
+    )
+}
+
 /// Creates the demo users if there are no users yet. All share one password; its hash is
 /// computed once (a demo convenience, not how real accounts are made).
 pub async fn seed_demo_users(
@@ -99,14 +111,7 @@ pub async fn seed_demo_users(
         return Ok(false);
     }
     let hash = hash_password_blocking(password.to_owned()).await?;
-    let mut rows = vec![account(
-        "admin".to_owned(),
-        "省民政厅管理员".to_owned(),
-        Role::ProvincialAdmin,
-        "220000",
-        &hash,
-        now,
-    )];
+    let mut rows = vec![admin_account(&hash, now)];
     for unit in divisions() {
         match unit.level.as_str() {
             "city" => rows.push(account(
@@ -154,15 +159,8 @@ pub async fn seed_admin(
         return Ok(false);
     }
     let hash = hash_password_blocking(password.to_owned()).await?;
-    user::Entity::insert(account(
-        "admin".to_owned(),
-        "省民政厅管理员".to_owned(),
-        Role::ProvincialAdmin,
-        "220000",
-        &hash,
-        now,
-    ))
-    .exec(&store.write)
-    .await?;
+    user::Entity::insert(admin_account(&hash, now))
+        .exec(&store.write)
+        .await?;
     Ok(true)
 }

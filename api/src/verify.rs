@@ -3,10 +3,10 @@
 
 use crate::history::{ChainBreak, verify_chain};
 use crate::registry::Registry;
-use crate::store::Store;
 use crate::store::entities::{case, case_event};
+use crate::store::{CasePages, Store};
 use pilotflow_engine::{Calendar, Engine, Event};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -18,17 +18,8 @@ pub struct Report {
 pub async fn verify_all(store: &Store, calendar: &Calendar) -> anyhow::Result<Report> {
     let registry = Registry::from_store(store).await?;
     let mut report = Report::default();
-    let mut after: Option<String> = None;
-    loop {
-        let mut q = case::Entity::find()
-            .order_by_asc(case::Column::Id)
-            .limit(500);
-        if let Some(last) = &after {
-            q = q.filter(case::Column::Id.gt(last.clone()));
-        }
-        let batch = q.all(&store.read).await?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.id.clone());
+    let mut pages = CasePages::new(&store.read);
+    while let Some(batch) = pages.next().await? {
         for row in batch {
             report.cases += 1;
             let events = case_event::Entity::find()

@@ -122,3 +122,46 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// Every case in id order, a page at a time: keyset paging, so a large table is never read at
+/// once and no page is re-read.
+pub struct CasePages<'a> {
+    db: &'a DatabaseConnection,
+    after: Option<String>,
+    done: bool,
+}
+
+impl<'a> CasePages<'a> {
+    const PAGE: u64 = 500;
+
+    pub fn new(db: &'a DatabaseConnection) -> Self {
+        Self {
+            db,
+            after: None,
+            done: false,
+        }
+    }
+
+    pub async fn next(&mut self) -> Result<Option<Vec<entities::case::Model>>, DbErr> {
+        use entities::case;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        if self.done {
+            return Ok(None);
+        }
+        let mut q = case::Entity::find()
+            .order_by_asc(case::Column::Id)
+            .limit(Self::PAGE);
+        if let Some(last) = &self.after {
+            q = q.filter(case::Column::Id.gt(last.clone()));
+        }
+        let page = q.all(self.db).await?;
+        match page.last() {
+            Some(last) => self.after = Some(last.id.clone()),
+            None => {
+                self.done = true;
+                return Ok(None);
+            }
+        }
+        Ok(Some(page))
+    }
+}
