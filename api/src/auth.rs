@@ -62,7 +62,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    fn from_row(u: user::Model) -> Option<Self> {
+    pub fn from_row(u: user::Model) -> Option<Self> {
         Some(Self {
             role: Role::parse(&u.role)?,
             username: u.username,
@@ -109,7 +109,7 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn new_token() -> String {
+pub fn new_token() -> String {
     // Two v4 UUIDs: 244 random bits from the operating system.
     format!(
         "pf_{}{}",

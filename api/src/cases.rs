@@ -195,6 +195,43 @@ pub struct HistoryEntry {
 /// The last page a list may ask for (keeps offsets within what databases accept).
 pub const MAX_PAGE: u64 = 1_000_000;
 
+/// A checked page of a list: `page` from 1, `per_page` from 1 to 100.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub page: u64,
+    pub per_page: u64,
+}
+
+impl Page {
+    pub fn checked(
+        page: Option<u64>,
+        per_page: Option<u64>,
+        default_per_page: u64,
+    ) -> Result<Self, ApiError> {
+        let per_page = per_page.unwrap_or(default_per_page);
+        if !(1..=100).contains(&per_page) {
+            return Err(ApiError::invalid(
+                "/per_page",
+                "每页条数应在 1 到 100 之间",
+                "per_page must be between 1 and 100",
+            ));
+        }
+        let page = page.unwrap_or(1);
+        if !(1..=MAX_PAGE).contains(&page) {
+            return Err(ApiError::invalid(
+                "/page",
+                format!("页码应在 1 到 {MAX_PAGE} 之间"),
+                format!("page must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        Ok(Self { page, per_page })
+    }
+
+    pub fn offset(self) -> u64 {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+}
+
 /// An idempotent request's key and the fingerprint of its body.
 pub struct Idempotency {
     pub key: String,
@@ -351,6 +388,7 @@ fn deadline_rows(
     running
         .iter()
         .map(|d| {
+            let remind_days: Vec<u32> = d.reminders.iter().map(|r| r.days_before).collect();
             Ok(case_deadline::Model {
                 case_id: row.id.clone(),
                 name: d.name.to_string(),
@@ -365,6 +403,13 @@ fn deadline_rows(
                 gates: to_json(&d.gates)?,
                 fallback_years: to_json(&d.calendar_fallback_years)?,
                 updated_at: now,
+                remind_days: to_json(&remind_days)?,
+                escalate_to: to_json(&d.escalate_to)?,
+                next_notice_at: deadline::first_notice_at(
+                    d.due,
+                    &remind_days,
+                    !d.escalate_to.is_empty(),
+                ),
             })
         })
         .collect()
@@ -379,6 +424,8 @@ fn deadlines_changed(before: &[DeadlineInstance], after: &[DeadlineInstance]) ->
             d.responsible.clone(),
             d.gates.clone(),
             d.calendar_fallback_years.clone(),
+            d.reminders.clone(),
+            d.escalate_to.clone(),
         )
     };
     before.len() != after.len() || before.iter().zip(after).any(|(a, b)| key(a) != key(b))
@@ -639,22 +686,7 @@ impl<'a> CaseService<'a> {
     }
 
     pub async fn list(&self, caller: &Caller, f: CaseFilter) -> Result<CaseList, ApiError> {
-        let per_page = f.per_page.unwrap_or(20);
-        if !(1..=100).contains(&per_page) {
-            return Err(ApiError::invalid(
-                "/per_page",
-                "每页条数应在 1 到 100 之间",
-                "per_page must be between 1 and 100",
-            ));
-        }
-        let page = f.page.unwrap_or(1);
-        if !(1..=MAX_PAGE).contains(&page) {
-            return Err(ApiError::invalid(
-                "/page",
-                format!("页码应在 1 到 {MAX_PAGE} 之间"),
-                format!("page must be between 1 and {MAX_PAGE}"),
-            ));
-        }
+        let Page { page, per_page } = Page::checked(f.page, f.per_page, 20)?;
         let mut cond = Condition::all();
         cond = cond.add(access::scope_condition(
             caller,

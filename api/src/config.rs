@@ -44,6 +44,20 @@ pub struct Settings {
     pub clock_mode: crate::clock::ClockMode,
     /// Where a simulated clock starts (RFC 3339); unset means now.
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Where mail goes: `smtp://host:port`, `smtps://user:pass@host` or
+    /// `smtp://host?tls=required`; unset means notifications stay in the app only and the
+    /// outbox keeps its rows until a server is configured.
+    pub smtp_url: Option<Secret>,
+    /// The sender of every mail.
+    pub mail_from: String,
+    /// The address people reach the service at, for links in mail and the calendar feed.
+    pub public_url: String,
+    /// When the reminder scan runs (cron with seconds, UTC); `off` to run it only on demand.
+    pub deadline_scan_cron: String,
+    /// When the outbox worker sends waiting mail; `off` likewise.
+    pub outbox_cron: String,
+    /// Failed sends before a mail is marked dead for the admin to look at.
+    pub outbox_max_attempts: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,6 +107,12 @@ impl Default for Settings {
             log_format: LogFormat::Json,
             clock_mode: crate::clock::ClockMode::System,
             clock_start: None,
+            smtp_url: None,
+            mail_from: "试点工作平台 <noreply@pilotflow.test>".to_owned(),
+            public_url: "http://127.0.0.1:8080".to_owned(),
+            deadline_scan_cron: "0 * * * * *".to_owned(),
+            outbox_cron: "*/10 * * * * *".to_owned(),
+            outbox_max_attempts: 8,
         }
     }
 }

@@ -97,22 +97,7 @@ pub async fn upcoming(
     f: DeadlineFilter,
 ) -> Result<DeadlineList, ApiError> {
     let within = window(f.within.as_deref())?;
-    let per_page = f.per_page.unwrap_or(50);
-    let page = f.page.unwrap_or(1);
-    if !(1..=100).contains(&per_page) {
-        return Err(ApiError::invalid(
-            "/per_page",
-            "每页条数应在 1 到 100 之间",
-            "per_page must be between 1 and 100",
-        ));
-    }
-    if !(1..=crate::cases::MAX_PAGE).contains(&page) {
-        return Err(ApiError::invalid(
-            "/page",
-            "页码超出范围",
-            "page is out of range",
-        ));
-    }
+    let page = crate::cases::Page::checked(f.page, f.per_page, 50)?;
     let now = state.clock.now();
     let until = now + within;
     let query = case_deadline::Entity::find()
@@ -128,8 +113,8 @@ pub async fn upcoming(
     let rows = query
         .order_by_asc(case_deadline::Column::Due)
         .order_by_asc(case_deadline::Column::CaseId)
-        .offset((page - 1).saturating_mul(per_page))
-        .limit(per_page)
+        .offset(page.offset())
+        .limit(page.per_page)
         .all(&state.store.read)
         .await?;
     let units = state.units();

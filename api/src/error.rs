@@ -61,11 +61,17 @@ pub fn status_for(code: &str) -> StatusCode {
         | "user_not_found"
         | "unknown_action"
         | "unknown_form"
-        | "form_not_saved" => StatusCode::NOT_FOUND,
+        | "form_not_saved"
+        | "notification_not_found"
+        | "mail_not_found"
+        | "job_not_found"
+        | "feed_not_found" => StatusCode::NOT_FOUND,
         "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-        "version_conflict" | "action_not_available" | "already_submitted" | "already_exists" => {
-            StatusCode::CONFLICT
-        }
+        "version_conflict"
+        | "action_not_available"
+        | "already_submitted"
+        | "already_exists"
+        | "mail_not_dead" => StatusCode::CONFLICT,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "unsupported_media_type" | "file_type_not_allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "if_match_required" => StatusCode::PRECONDITION_REQUIRED,

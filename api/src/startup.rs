@@ -16,6 +16,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context;
 use std::net::TcpListener;
 use std::sync::{Arc, RwLock};
+use tokio_cron_scheduler::JobScheduler;
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -23,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: web::Data<AppState>,
+    scheduler: Option<JobScheduler>,
 }
 
 /// Opens the database, migrates it, seeds what is missing and loads the workflows.
@@ -60,6 +62,7 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
     let calendar = crate::holidays::load(&store)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let settings_for_mail = settings.clone();
     let state = AppState {
         settings,
         store,
@@ -71,6 +74,8 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
         sessions: SessionCache::default(),
         cases: Default::default(),
         metrics: Metrics::new()?,
+        mailer: crate::outbox::Mailer::from_settings(&settings_for_mail)?,
+        jobs: Default::default(),
     };
     reload_units(&state)
         .await
@@ -120,10 +125,20 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
+        let scheduler = crate::jobs::schedule(state.clone())
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot start the jobs: check deadline_scan_cron `{}` and outbox_cron `{}` \
+                 (cron with seconds, e.g. `0 * * * * *`, or `off`)",
+                    state.settings.deadline_scan_cron, state.settings.outbox_cron
+                )
+            })?;
         Ok(Self {
             port,
             server: server.run(),
             state,
+            scheduler,
         })
     }
 
@@ -135,8 +150,16 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes requests in flight.
+    /// Serves until SIGINT/SIGTERM, then finishes requests in flight and the jobs' work in
+    /// flight (the mail being sent), starting nothing new.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(mut scheduler) = self.scheduler
+            && let Err(e) = scheduler.shutdown().await
+        {
+            tracing::warn!(error = %e, "the job scheduler did not stop cleanly");
+        }
+        self.state.jobs.drain().await;
+        served
     }
 }

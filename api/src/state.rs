@@ -22,6 +22,9 @@ pub struct AppState {
     pub sessions: SessionCache,
     pub cases: CaseCache,
     pub metrics: Metrics,
+    /// `None` without `smtp_url`: mail waits in the outbox.
+    pub mailer: Option<crate::outbox::Mailer>,
+    pub jobs: crate::jobs::JobGuards,
 }
 
 impl AppState {

@@ -102,11 +102,10 @@ pub fn instance(
     let reminders = remind_days
         .into_iter()
         .filter_map(|days| {
-            due.checked_sub_signed(chrono::Duration::days(i64::from(days)))
-                .map(|at| Reminder {
-                    days_before: days,
-                    at,
-                })
+            reminder_at(due, days).map(|at| Reminder {
+                days_before: days,
+                at,
+            })
         })
         .collect();
     fallback.sort_unstable();
@@ -122,6 +121,92 @@ pub fn instance(
         escalate_to: d.escalate_to.clone(),
         calendar_fallback_years: fallback,
     })
+}
+
+/// When the reminder `days_before` whole days ahead of `due` goes out.
+pub fn reminder_at(due: DateTime<Utc>, days_before: u32) -> Option<DateTime<Utc>> {
+    due.checked_sub_signed(chrono::Duration::days(i64::from(days_before)))
+}
+
+/// The first moment a deadline counts as missed: one second after its due time, so that a
+/// cutoff of 23:59:59 is overdue from midnight.
+pub fn overdue_at(due: DateTime<Utc>) -> DateTime<Utc> {
+    due + chrono::Duration::seconds(1)
+}
+
+/// A notice a deadline calls for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// To the roles that must act, `days_before` whole days ahead.
+    Reminder { days_before: u32 },
+    /// To the escalation roles, once the due time has passed.
+    Overdue,
+}
+
+impl Notice {
+    /// A short stable name for the offset: `30d` or `overdue`.
+    pub fn offset_key(self) -> String {
+        match self {
+            Self::Reminder { days_before } => format!("{days_before}d"),
+            Self::Overdue => "overdue".to_owned(),
+        }
+    }
+}
+
+/// What a pending deadline calls for at `now`, and when it next will.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticePlan {
+    /// At most one reminder (the nearest one due: when several fell due unseen, only the
+    /// latest is worth sending) and, once past due, the overdue notice.
+    pub due_now: Vec<Notice>,
+    /// The next moment something falls due; `None` when nothing more will.
+    pub next_at: Option<DateTime<Utc>>,
+}
+
+/// The notices of a pending deadline due at `due`, with reminders `remind_days` ahead and an
+/// overdue notice if `escalates`. Reminders stop at the due time. Pure in `now`, so running
+/// it twice at one moment asks for the same notices (the service keys them to send once).
+pub fn notice_plan(
+    due: DateTime<Utc>,
+    remind_days: &[u32],
+    escalates: bool,
+    now: DateTime<Utc>,
+) -> NoticePlan {
+    let mut due_now = Vec::new();
+    let mut next_at: Option<DateTime<Utc>> = None;
+    let mut later = |t: DateTime<Utc>| next_at = Some(next_at.map_or(t, |n| n.min(t)));
+    if now <= due {
+        let mut nearest: Option<u32> = None;
+        for &days in remind_days {
+            match reminder_at(due, days) {
+                Some(at) if at <= now => nearest = Some(nearest.map_or(days, |n| n.min(days))),
+                Some(at) => later(at),
+                None => {}
+            }
+        }
+        if let Some(days_before) = nearest {
+            due_now.push(Notice::Reminder { days_before });
+        }
+    }
+    if escalates {
+        let overdue = overdue_at(due);
+        if now >= overdue {
+            due_now.push(Notice::Overdue);
+        } else {
+            later(overdue);
+        }
+    }
+    NoticePlan { due_now, next_at }
+}
+
+/// The first moment a new or moved deadline needs the reminder scan.
+pub fn first_notice_at(
+    due: DateTime<Utc>,
+    remind_days: &[u32],
+    escalates: bool,
+) -> Option<DateTime<Utc>> {
+    notice_plan(due, remind_days, escalates, DateTime::<Utc>::MIN_UTC).next_at
 }
 
 fn apply_offset(
@@ -157,4 +242,51 @@ fn apply_offset(
 /// Local time for people, e.g. `2026-09-30 23:59:59`.
 pub fn local_text(tz: Tz, t: DateTime<Utc>) -> String {
     t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap_or(DateTime::<Utc>::MIN_UTC)
+    }
+
+    const DAYS: [u32; 4] = [30, 14, 7, 1];
+
+    #[test]
+    fn a_new_deadline_first_needs_its_earliest_reminder() {
+        let due = at("2026-09-30T15:59:59Z");
+        assert_eq!(
+            first_notice_at(due, &DAYS, true),
+            Some(at("2026-08-31T15:59:59Z"))
+        );
+        assert_eq!(
+            first_notice_at(due, &[], true),
+            Some(at("2026-09-30T16:00:00Z"))
+        );
+        assert_eq!(first_notice_at(due, &[], false), None);
+    }
+
+    #[test]
+    fn only_the_nearest_reminder_due_is_sent() {
+        let due = at("2026-09-30T15:59:59Z");
+        let plan = notice_plan(due, &DAYS, true, at("2026-09-24T00:00:00Z"));
+        assert_eq!(plan.due_now, vec![Notice::Reminder { days_before: 7 }]);
+        assert_eq!(plan.next_at, Some(at("2026-09-29T15:59:59Z")));
+    }
+
+    #[test]
+    fn past_due_the_deadline_escalates_once_and_reminders_stop() {
+        let due = at("2026-09-30T15:59:59Z");
+        let on_time = notice_plan(due, &DAYS, true, due);
+        assert_eq!(on_time.due_now, vec![Notice::Reminder { days_before: 1 }]);
+        assert_eq!(on_time.next_at, Some(at("2026-09-30T16:00:00Z")));
+        let late = notice_plan(due, &DAYS, true, at("2026-09-30T16:00:00Z"));
+        assert_eq!(late.due_now, vec![Notice::Overdue]);
+        assert_eq!(late.next_at, None);
+        let quiet = notice_plan(due, &DAYS, false, at("2026-10-30T00:00:00Z"));
+        assert!(quiet.due_now.is_empty());
+        assert_eq!(quiet.next_at, None);
+    }
 }

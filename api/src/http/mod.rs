@@ -1,6 +1,7 @@
 //! HTTP: routes, the JSON body extractor, and the middleware that picks the language of error
 //! bodies and records request metrics.
 
+pub mod notice_routes;
 pub mod openapi;
 pub mod routes;
 

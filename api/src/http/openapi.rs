@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, built from the handlers' annotations.
 
-use super::routes;
+use super::{notice_routes, routes};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -39,6 +39,10 @@ impl Modify for BearerAuth {
         routes::create_case, routes::list_cases, routes::get_case,
         routes::get_form, routes::save_form, routes::act, routes::set_panel, routes::history,
         routes::list_attachments, routes::upload_attachment, routes::download_attachment,
+        notice_routes::list_notifications, notice_routes::read_notification,
+        notice_routes::read_all_notifications, notice_routes::list_outbox,
+        notice_routes::retry_mail, notice_routes::run_job, notice_routes::issue_feed,
+        notice_routes::revoke_feed, notice_routes::calendar_feed,
         routes::healthz, routes::readyz, routes::metrics,
     ),
     modifiers(&BearerAuth),
@@ -48,6 +52,7 @@ impl Modify for BearerAuth {
         (name = "workflows", description = "programme definitions"),
         (name = "cases", description = "applications and their lifecycle"),
         (name = "attachments", description = "files of a case"),
+        (name = "notifications", description = "reminders in the app and the calendar feed"),
         (name = "operations", description = "health and metrics"),
     )
 )]

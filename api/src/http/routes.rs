@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 type Data = web::Data<AppState>;
 
 /// A resource whose undeclared methods answer 405.
-fn resource(path: &str) -> actix_web::Resource {
+pub fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(method_not_allowed))
 }
 
@@ -81,8 +81,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/cases/{id}/attachments/{aid}").route(web::get().to(download_attachment)),
-        );
+        )
+        .configure(super::notice_routes::configure_api);
     cfg.service(api)
+        .service(
+            resource("/calendar.ics").route(web::get().to(super::notice_routes::calendar_feed)),
+        )
         .service(resource("/healthz").route(web::get().to(healthz)))
         .service(resource("/readyz").route(web::get().to(readyz)))
         .service(resource("/metrics").route(web::get().to(metrics)));

@@ -231,6 +231,81 @@ pub mod case_deadline {
         /// JSON array of years counted Monday to Friday.
         pub fallback_years: String,
         pub updated_at: DateTimeUtc,
+        /// JSON array of whole days before `due` when reminders go out.
+        pub remind_days: String,
+        /// JSON array of the roles told once the deadline has passed.
+        pub escalate_to: String,
+        /// When the reminder scan next has something to do for this deadline (null: nothing).
+        pub next_notice_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod notification {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "notifications")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// case/deadline/due/offset/recipient: one notice per deadline, offset and person.
+        #[sea_orm(unique)]
+        pub dedupe_key: String,
+        pub username: String,
+        pub case_id: String,
+        pub deadline: String,
+        /// `reminder` or `overdue`.
+        pub kind: String,
+        pub subject: String,
+        pub body: String,
+        pub due: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub read_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub dedupe_key: String,
+        pub case_id: String,
+        pub username: String,
+        pub recipient: String,
+        pub subject: String,
+        pub text_body: String,
+        pub html_body: String,
+        /// pending, sending, sent or dead.
+        pub status: String,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        /// While `sending`: when the claim lapses and another worker may take the row.
+        pub claimed_until: Option<DateTimeUtc>,
+        pub last_error: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub sent_at: Option<DateTimeUtc>,
+    }
+    no_relations!();
+}
+
+pub mod feed_token {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "feed_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub username: String,
+        /// SHA-256 of the token, like login tokens.
+        pub token_hash: String,
+        pub created_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -11,6 +11,7 @@ impl MigratorTrait for Migrator {
             Box::new(Initial),
             Box::new(CalendarYears),
             Box::new(CaseDeadlines),
+            Box::new(Reminders),
         ]
     }
 }
@@ -290,5 +291,152 @@ impl MigrationTrait for CaseDeadlines {
             m.create_index(idx).await?;
         }
         Ok(())
+    }
+}
+
+/// Reminders: when each deadline next needs a notice, the in-app notifications, the mail
+/// outbox and the calendar feed tokens.
+struct Reminders;
+
+impl MigrationName for Reminders {
+    fn name(&self) -> &str {
+        "m20261124_000004_reminders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Reminders {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite takes one change per ALTER TABLE.
+        for col in [
+            ColumnDef::new("remind_days")
+                .text()
+                .not_null()
+                .default("[]")
+                .to_owned(),
+            ColumnDef::new("escalate_to")
+                .text()
+                .not_null()
+                .default("[]")
+                .to_owned(),
+            ColumnDef::new("next_notice_at")
+                .timestamp_with_time_zone()
+                .null()
+                .to_owned(),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table("case_deadlines")
+                    .add_column(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        // Rows written before reminders existed lack their schedule; the service rebuilds the
+        // table from the cases at start when it is empty.
+        m.get_connection()
+            .execute_unprepared("DELETE FROM case_deadlines")
+            .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_case_deadlines_notice")
+                .table("case_deadlines")
+                .col("status")
+                .col("next_notice_at")
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("notifications")
+                .col(
+                    ColumnDef::new("id")
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
+                .col(text("dedupe_key").unique_key())
+                .col(text("username"))
+                .col(text("case_id"))
+                .col(text("deadline"))
+                .col(text("kind"))
+                .col(text("subject"))
+                .col(text("body"))
+                .col(time("due"))
+                .col(time("created_at"))
+                .col(
+                    ColumnDef::new("read_at")
+                        .timestamp_with_time_zone()
+                        .null()
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_notifications_user")
+                .table("notifications")
+                .col("username")
+                .col("id")
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("outbox")
+                .col(
+                    ColumnDef::new("id")
+                        .big_integer()
+                        .not_null()
+                        .auto_increment()
+                        .primary_key(),
+                )
+                .col(text("dedupe_key").unique_key())
+                .col(text("case_id"))
+                .col(text("username"))
+                .col(text("recipient"))
+                .col(text("subject"))
+                .col(text("text_body"))
+                .col(text("html_body"))
+                .col(text("status"))
+                .col(ColumnDef::new("attempts").integer().not_null())
+                .col(time("next_attempt_at"))
+                .col(
+                    ColumnDef::new("claimed_until")
+                        .timestamp_with_time_zone()
+                        .null()
+                        .to_owned(),
+                )
+                .col(text_null("last_error"))
+                .col(time("created_at"))
+                .col(
+                    ColumnDef::new("sent_at")
+                        .timestamp_with_time_zone()
+                        .null()
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_outbox_due")
+                .table("outbox")
+                .col("status")
+                .col("next_attempt_at")
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("feed_tokens")
+                .col(text("username").primary_key())
+                .col(text("token_hash").unique_key())
+                .col(time("created_at"))
+                .to_owned(),
+        )
+        .await
     }
 }

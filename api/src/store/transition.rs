@@ -50,7 +50,13 @@ const EVENT_COLUMNS: &str = "case_id, seq, kind, action, actor, actor_role, from
      to_state, at, input_digest, comment, body, prev_hash, hash";
 const IDEMPOTENCY_COLUMNS: &str = "username, key, request_hash, status, response, created_at";
 const DEADLINE_COLUMNS: &str = "case_id, name, label, case_title, workflow_key, org_unit, \
-     parent_unit, due, status, responsible, gates, fallback_years, updated_at";
+     parent_unit, due, status, responsible, gates, fallback_years, updated_at, remind_days, \
+     escalate_to, next_notice_at";
+/// On a rewrite, a deadline still pending at the same due time keeps its place in the
+/// reminder schedule; a moved (or revived) one starts its schedule again.
+const NEXT_NOTICE_ON_CONFLICT: &str = "CASE WHEN case_deadlines.due = \
+     excluded.due AND case_deadlines.status = 'pending' THEN case_deadlines.next_notice_at \
+     ELSE excluded.next_notice_at END";
 /// Transitions per SQLite batch (well below SQLite's 32,766 parameters).
 const MAX_BATCH: usize = 64;
 
@@ -124,6 +130,9 @@ fn deadline_values(d: &case_deadline::Model) -> Vec<Value> {
         d.gates.clone().into(),
         d.fallback_years.clone().into(),
         d.updated_at.into(),
+        d.remind_days.clone().into(),
+        d.escalate_to.clone().into(),
+        d.next_notice_at.into(),
     ]
 }
 
@@ -174,7 +183,8 @@ fn deadline_statements(
              ON CONFLICT (case_id, name) DO UPDATE SET label = excluded.label, \
              due = excluded.due, status = excluded.status, responsible = excluded.responsible, \
              gates = excluded.gates, fallback_years = excluded.fallback_years, \
-             updated_at = excluded.updated_at"
+             updated_at = excluded.updated_at, remind_days = excluded.remind_days, \
+             escalate_to = excluded.escalate_to, next_notice_at = {NEXT_NOTICE_ON_CONFLICT}"
         ));
     }
     out
@@ -215,7 +225,10 @@ pub async fn write_deadlines<C: ConnectionTrait>(
                         C::Gates,
                         C::FallbackYears,
                         C::UpdatedAt,
+                        C::RemindDays,
+                        C::EscalateTo,
                     ])
+                    .value(C::NextNoticeAt, Expr::cust(NEXT_NOTICE_ON_CONFLICT))
                     .to_owned(),
             )
             .exec(db)

@@ -1,0 +1,271 @@
+//! The outbox worker: claims waiting mail in the database, sends it through SMTP (lettre),
+//! and records the result. A failed send is retried with exponential backoff; after
+//! `outbox_max_attempts` failures (or at once, if the server refuses the mail for good) the
+//! row is marked dead with its error for the provincial admin, who may retry it.
+//!
+//! Claiming sets a lease (`claimed_until`): on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so
+//! replicas take different rows; SQLite has one writer. A worker that dies mid-send leaves
+//! its lease to lapse and another takes the row over. That one case can repeat a mail the
+//! server had already accepted; its `Message-ID` is derived from the notice key, so mail
+//! clients show it once.
+
+use crate::config::Settings;
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::entities::outbox;
+use chrono::{DateTime, Duration, Utc};
+use futures_util::StreamExt;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    Statement, Value,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// Mails claimed at once, and sent at once over the SMTP connection pool.
+const CLAIM: i64 = 64;
+const IN_FLIGHT: usize = 8;
+/// How long a claim holds before another worker may take the mail over.
+const LEASE_MINUTES: i64 = 5;
+const FIRST_RETRY_SECONDS: i64 = 30;
+const MAX_RETRY_SECONDS: i64 = 3_600;
+
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailerError {
+    #[error("smtp_url is not a usable SMTP address (smtp://host:port, smtps://…)")]
+    Url(#[source] lettre::transport::smtp::Error),
+    #[error("mail_from `{0}` is not a mail address (e.g. 试点工作平台 <noreply@example.org>)")]
+    From(String),
+}
+
+impl Mailer {
+    /// The mailer the settings ask for; `None` without `smtp_url`. Must run inside Tokio (the
+    /// connection pool starts a task).
+    pub fn from_settings(settings: &Settings) -> Result<Option<Self>, MailerError> {
+        let Some(url) = &settings.smtp_url else {
+            return Ok(None);
+        };
+        let from: Mailbox = settings
+            .mail_from
+            .parse()
+            .map_err(|_| MailerError::From(settings.mail_from.clone()))?;
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
+            .map_err(MailerError::Url)?
+            .timeout(Some(std::time::Duration::from_secs(15)))
+            .build();
+        Ok(Some(Self { transport, from }))
+    }
+
+    async fn send(&self, row: &outbox::Model) -> Result<(), SendFailure> {
+        let to: Mailbox = row.recipient.parse().map_err(|e| SendFailure {
+            permanent: true,
+            error: format!("收件地址无效 / invalid recipient `{}`: {e}", row.recipient),
+        })?;
+        let id = hex::encode(&Sha256::digest(row.dedupe_key.as_bytes())[..16]);
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(row.subject.clone())
+            .message_id(Some(format!("<{id}@pilotflow>")))
+            .multipart(MultiPart::alternative_plain_html(
+                row.text_body.clone(),
+                row.html_body.clone(),
+            ))
+            .map_err(|e| SendFailure {
+                permanent: true,
+                error: format!("邮件无法生成 / cannot build the mail: {e}"),
+            })?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| SendFailure {
+                permanent: e.is_permanent(),
+                error: error_chain(&e),
+            })
+    }
+}
+
+struct SendFailure {
+    permanent: bool,
+    error: String,
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+#[derive(Debug, Default, Clone, Copy, Serialize, ToSchema)]
+pub struct SendReport {
+    pub sent: u64,
+    /// Failed this time and waiting for a retry.
+    pub retrying: u64,
+    /// Failed for the last time (or refused for good): now dead.
+    pub dead: u64,
+}
+
+/// The wait before retry `attempts` (1 = after the first failure): 30 s, doubling, at most an
+/// hour.
+pub fn backoff(attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    Duration::seconds((FIRST_RETRY_SECONDS << doublings).min(MAX_RETRY_SECONDS))
+}
+
+/// Claims waiting mail (and mail whose claim lapsed) for this worker.
+async fn claim<C: ConnectionTrait>(
+    db: &C,
+    now: DateTime<Utc>,
+) -> Result<Vec<outbox::Model>, DbErr> {
+    let backend = db.get_database_backend();
+    let lock = if backend == DbBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "UPDATE outbox SET status = 'sending', claimed_until = $1, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $2) \
+         OR (status = 'sending' AND claimed_until < $2) ORDER BY id LIMIT $3{lock}) \
+         RETURNING *"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                Value::from(now + Duration::minutes(LEASE_MINUTES)),
+                Value::from(now),
+                Value::from(CLAIM),
+            ],
+        ))
+        .await?;
+    rows.iter()
+        .map(|r| outbox::Model::from_query_result(r, ""))
+        .collect()
+}
+
+/// Sends everything due now; returns what happened. Stops early (between claims) when the
+/// service is shutting down, so the mail in flight is finished and nothing new is started.
+pub async fn run(state: &AppState) -> Result<SendReport, ApiError> {
+    let mut report = SendReport::default();
+    let Some(mailer) = &state.mailer else {
+        return Ok(report);
+    };
+    let db = &state.store.write;
+    let max_attempts = i32::try_from(state.settings.outbox_max_attempts.max(1)).unwrap_or(i32::MAX);
+    while !state.jobs.stopping() {
+        let now = state.clock.now();
+        let rows = claim(db, now).await?;
+        if rows.is_empty() {
+            break;
+        }
+        let results: Vec<(outbox::Model, Result<(), SendFailure>)> =
+            futures_util::stream::iter(rows)
+                .map(|row| async move {
+                    let result = mailer.send(&row).await;
+                    (row, result)
+                })
+                .buffer_unordered(IN_FLIGHT)
+                .collect()
+                .await;
+        let finished = state.clock.now();
+        let mut sent = Vec::new();
+        for (row, result) in results {
+            match result {
+                Ok(()) => sent.push(row.id),
+                Err(failure) => {
+                    let dead = failure.permanent || row.attempts >= max_attempts;
+                    tracing::warn!(
+                        mail = row.id,
+                        attempts = row.attempts,
+                        dead,
+                        error = %failure.error,
+                        "a mail could not be sent"
+                    );
+                    if dead {
+                        report.dead += 1;
+                    } else {
+                        report.retrying += 1;
+                    }
+                    outbox::Entity::update_many()
+                        .col_expr(
+                            outbox::Column::Status,
+                            sea_orm::sea_query::Expr::value(if dead { "dead" } else { "pending" }),
+                        )
+                        .col_expr(
+                            outbox::Column::NextAttemptAt,
+                            sea_orm::sea_query::Expr::value(finished + backoff(row.attempts)),
+                        )
+                        .col_expr(
+                            outbox::Column::LastError,
+                            sea_orm::sea_query::Expr::value(failure.error),
+                        )
+                        .col_expr(
+                            outbox::Column::ClaimedUntil,
+                            sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+                        )
+                        .filter(outbox::Column::Id.eq(row.id))
+                        .filter(outbox::Column::Status.eq("sending"))
+                        .exec(db)
+                        .await?;
+                }
+            }
+        }
+        if !sent.is_empty() {
+            report.sent += sent.len() as u64;
+            outbox::Entity::update_many()
+                .col_expr(
+                    outbox::Column::Status,
+                    sea_orm::sea_query::Expr::value("sent"),
+                )
+                .col_expr(
+                    outbox::Column::SentAt,
+                    sea_orm::sea_query::Expr::value(finished),
+                )
+                .col_expr(
+                    outbox::Column::ClaimedUntil,
+                    sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
+                )
+                .col_expr(
+                    outbox::Column::LastError,
+                    sea_orm::sea_query::Expr::value(Option::<String>::None),
+                )
+                .filter(outbox::Column::Id.is_in(sent))
+                .filter(outbox::Column::Status.eq("sending"))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        assert_eq!(backoff(1), Duration::seconds(30));
+        assert_eq!(backoff(2), Duration::seconds(60));
+        assert_eq!(backoff(4), Duration::seconds(240));
+        assert_eq!(backoff(12), Duration::seconds(3_600));
+        assert_eq!(backoff(i32::MAX), Duration::seconds(3_600));
+    }
+}

@@ -1,0 +1,391 @@
+//! The reminder scan: finds the deadlines whose next notice has fallen due, and writes each
+//! notice once per person, as an in-app notification and an outbox mail, in the transaction
+//! that moves the deadline on to its next notice.
+//!
+//! Exactly once, across replicas and restarts:
+//! - every notice has a key (case, deadline, due time, offset, recipient), unique in both
+//!   tables, and is inserted with `ON CONFLICT DO NOTHING`;
+//! - a batch of deadlines is claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL (SQLite has
+//!   one writer), so two scans share the work instead of doing it twice;
+//! - which notices are due is the engine's `notice_plan`, a pure function of the deadline and
+//!   the time, so a scan repeated after a crash asks for the same keys.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::store::entities::{case_assignment, case_deadline, notification, outbox, user};
+use chrono::{DateTime, Utc};
+use pilotflow_engine::deadline::{self, Notice};
+use pilotflow_engine::definition::Binding;
+use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait, Value,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+use utoipa::ToSchema;
+
+/// Deadlines per transaction: small enough to keep the single SQLite writer's turns short.
+const BATCH: u64 = 500;
+/// Rows per insert statement (SQLite allows 32,766 parameters; outbox rows take 14).
+const INSERT_CHUNK: usize = 1_000;
+
+#[derive(Debug, Default, Clone, Copy, Serialize, ToSchema)]
+pub struct ScanReport {
+    /// Deadlines whose notices were due.
+    pub deadlines: u64,
+    /// In-app notifications written (repeats of earlier ones are not counted).
+    pub notifications: u64,
+    /// Mails queued in the outbox.
+    pub mails: u64,
+}
+
+/// Someone a notice can go to.
+#[derive(Debug, Clone)]
+struct Person {
+    username: String,
+    display_name: String,
+    email: String,
+}
+
+/// The active users, by role and unit, read once per scan (there are far fewer users than
+/// deadlines).
+struct Directory {
+    by_role_unit: HashMap<(String, String), Vec<Person>>,
+    by_name: HashMap<String, (String, Person)>,
+}
+
+impl Directory {
+    async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let mut by_role_unit: HashMap<(String, String), Vec<Person>> = HashMap::new();
+        let mut by_name = HashMap::new();
+        for u in user::Entity::find()
+            .filter(user::Column::Active.eq(true))
+            .order_by_asc(user::Column::Username)
+            .all(db)
+            .await?
+        {
+            let person = Person {
+                username: u.username.clone(),
+                display_name: u.display_name,
+                email: u.email,
+            };
+            by_role_unit
+                .entry((u.role.clone(), u.org_unit))
+                .or_default()
+                .push(person.clone());
+            by_name.insert(u.username, (u.role, person));
+        }
+        Ok(Self {
+            by_role_unit,
+            by_name,
+        })
+    }
+}
+
+/// What a mail and an in-app notice say.
+pub struct Message {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// The facts a notice is written from.
+pub struct NoticeFacts<'a> {
+    pub notice: Notice,
+    pub recipient_name: &'a str,
+    pub case_title: &'a str,
+    pub unit_name: &'a str,
+    pub label: &'a str,
+    pub due_local: &'a str,
+    pub days_left: i64,
+    pub link: &'a str,
+}
+
+/// The Chinese text of a reminder or an overdue notice.
+pub fn compose(f: &NoticeFacts<'_>) -> Message {
+    let (subject, lead) = match f.notice {
+        Notice::Reminder { .. } => {
+            let left = if f.days_left <= 0 {
+                "今天截止".to_owned()
+            } else {
+                format!("还有 {} 天截止", f.days_left)
+            };
+            (
+                format!("【试点工作提醒】{}:{}{}", f.case_title, f.label, left),
+                format!(
+                    "{}的「{}」:{}将于 {}(北京时间)截止,{}。请在截止前办理。",
+                    f.unit_name, f.case_title, f.label, f.due_local, left
+                ),
+            )
+        }
+        Notice::Overdue => (
+            format!("【逾期督办】{}:{}已逾期", f.case_title, f.label),
+            format!(
+                "{}的「{}」:{}已于 {}(北京时间)截止,至今尚未办理,请督促落实。",
+                f.unit_name, f.case_title, f.label, f.due_local
+            ),
+        ),
+    };
+    let footer = "此邮件由试点工作平台(Pilotflow)自动发送,请勿直接回复。";
+    let text = format!(
+        "{}:\n\n{}\n\n办理入口:{}\n\n{}\n",
+        f.recipient_name, lead, f.link, footer
+    );
+    let e = |s: &str| html_escape::encode_text(s).into_owned();
+    let html = format!(
+        "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         </head><body><p>{}:</p><p>{}</p><p><a href=\"{}\">打开案件</a></p>\
+         <p style=\"color:#666\">{}</p></body></html>",
+        e(&subject),
+        e(f.recipient_name),
+        e(&lead),
+        html_escape::encode_double_quoted_attribute(f.link),
+        e(footer)
+    );
+    Message {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// The stable key of one notice to one person.
+pub fn notice_key(
+    case_id: &str,
+    deadline: &str,
+    due: DateTime<Utc>,
+    notice: Notice,
+    username: &str,
+) -> String {
+    format!(
+        "{case_id}/{deadline}/{}/{}/{username}",
+        due.timestamp(),
+        notice.offset_key()
+    )
+}
+
+fn json_list<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+/// Runs the scan to the end: every deadline with a notice due at the clock's now.
+pub async fn scan(state: &AppState) -> Result<ScanReport, ApiError> {
+    let now = state.clock.now();
+    let directory = Directory::load(&state.store.read).await?;
+    let mut report = ScanReport::default();
+    loop {
+        let batch = scan_batch(state, &directory, now).await?;
+        if batch.deadlines == 0 {
+            return Ok(report);
+        }
+        report.deadlines += batch.deadlines;
+        report.notifications += batch.notifications;
+        report.mails += batch.mails;
+    }
+}
+
+async fn scan_batch(
+    state: &AppState,
+    directory: &Directory,
+    now: DateTime<Utc>,
+) -> Result<ScanReport, ApiError> {
+    let txn = state.store.write.begin().await?;
+    let mut claim = case_deadline::Entity::find()
+        .filter(case_deadline::Column::Status.eq("pending"))
+        .filter(case_deadline::Column::NextNoticeAt.lte(now))
+        .order_by_asc(case_deadline::Column::NextNoticeAt)
+        .limit(BATCH);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        claim = claim.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let rows = claim.all(&txn).await?;
+    if rows.is_empty() {
+        txn.commit().await?;
+        return Ok(ScanReport::default());
+    }
+    let case_ids: Vec<String> = rows.iter().map(|r| r.case_id.clone()).collect();
+    let mut assigned: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for a in case_assignment::Entity::find()
+        .filter(case_assignment::Column::CaseId.is_in(case_ids))
+        .all(&txn)
+        .await?
+    {
+        assigned
+            .entry((a.case_id, a.role))
+            .or_default()
+            .push(a.username);
+    }
+    let units = state.units();
+    let mut notices = Vec::new();
+    let mut mails = Vec::new();
+    let mut next = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let remind_days: Vec<u32> = json_list(&row.remind_days);
+        let escalate_to: Vec<String> = json_list(&row.escalate_to);
+        let plan = deadline::notice_plan(row.due, &remind_days, !escalate_to.is_empty(), now);
+        next.push((row.case_id.clone(), row.name.clone(), plan.next_at));
+        let Some(wf) = state.registry.current(&row.workflow_key) else {
+            continue;
+        };
+        let tz = wf.def.timezone;
+        let due_local = deadline::local_text(tz, row.due);
+        let unit_name = units.name(&row.org_unit);
+        let link = format!(
+            "{}/api/v1/cases/{}",
+            state.settings.public_url.trim_end_matches('/'),
+            row.case_id
+        );
+        for notice in plan.due_now {
+            let roles = match notice {
+                Notice::Reminder { .. } => json_list::<String>(&row.responsible),
+                Notice::Overdue => escalate_to.clone(),
+            };
+            let mut recipients: BTreeMap<String, &Person> = BTreeMap::new();
+            for role in &roles {
+                let Some(binding) = wf
+                    .def
+                    .roles
+                    .get(&pilotflow_engine::RoleName::new(role.as_str()))
+                    .map(|r| r.binding)
+                else {
+                    continue;
+                };
+                let people: Vec<&Person> = match binding {
+                    Binding::Assigned => assigned
+                        .get(&(row.case_id.clone(), role.clone()))
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|name| directory.by_name.get(name))
+                        .filter(|(r, _)| r == role)
+                        .map(|(_, p)| p)
+                        .collect(),
+                    other => {
+                        let unit = match other {
+                            Binding::Unit => Some(row.org_unit.as_str()),
+                            Binding::ParentUnit => row.parent_unit.as_deref(),
+                            _ => Some(units.root(&row.org_unit)),
+                        };
+                        unit.and_then(|u| directory.by_role_unit.get(&(role.clone(), u.to_owned())))
+                            .into_iter()
+                            .flatten()
+                            .collect()
+                    }
+                };
+                for p in people {
+                    recipients.insert(p.username.clone(), p);
+                }
+            }
+            for person in recipients.values() {
+                let message = compose(&NoticeFacts {
+                    notice,
+                    recipient_name: &person.display_name,
+                    case_title: &row.case_title,
+                    unit_name: &unit_name,
+                    label: &row.label,
+                    due_local: &due_local,
+                    days_left: crate::deadlines::days_left(row.due, now),
+                    link: &link,
+                });
+                let key = notice_key(&row.case_id, &row.name, row.due, notice, &person.username);
+                if !person.email.is_empty() {
+                    mails.push(outbox::ActiveModel {
+                        id: NotSet,
+                        dedupe_key: Set(key.clone()),
+                        case_id: Set(row.case_id.clone()),
+                        username: Set(person.username.clone()),
+                        recipient: Set(person.email.clone()),
+                        subject: Set(message.subject.clone()),
+                        text_body: Set(message.text.clone()),
+                        html_body: Set(message.html),
+                        status: Set("pending".to_owned()),
+                        attempts: Set(0),
+                        next_attempt_at: Set(now),
+                        claimed_until: Set(None),
+                        last_error: Set(None),
+                        created_at: Set(now),
+                        sent_at: Set(None),
+                    });
+                }
+                notices.push(notification::ActiveModel {
+                    id: NotSet,
+                    dedupe_key: Set(key),
+                    username: Set(person.username.clone()),
+                    case_id: Set(row.case_id.clone()),
+                    deadline: Set(row.name.clone()),
+                    kind: Set(match notice {
+                        Notice::Reminder { .. } => "reminder",
+                        Notice::Overdue => "overdue",
+                    }
+                    .to_owned()),
+                    subject: Set(message.subject),
+                    body: Set(message.text),
+                    due: Set(row.due),
+                    created_at: Set(now),
+                    read_at: Set(None),
+                });
+            }
+        }
+    }
+    let written_notices = insert_new(&txn, notices, notification::Column::DedupeKey).await?;
+    let written_mails = insert_new(&txn, mails, outbox::Column::DedupeKey).await?;
+    set_next_notice(&txn, next).await?;
+    txn.commit().await?;
+    Ok(ScanReport {
+        deadlines: rows.len() as u64,
+        notifications: written_notices,
+        mails: written_mails,
+    })
+}
+
+/// Inserts the rows whose key is new; returns how many were.
+async fn insert_new<A, C>(
+    db: &C,
+    rows: Vec<A>,
+    key: impl sea_orm::sea_query::IntoIden + Copy,
+) -> Result<u64, DbErr>
+where
+    A: sea_orm::ActiveModelTrait,
+    C: ConnectionTrait,
+{
+    let mut written = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
+        written += <A::Entity as EntityTrait>::insert_many(chunk)
+            .on_conflict(OnConflict::column(key).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(written)
+}
+
+/// Moves each deadline on to its next notice, one statement per batch.
+async fn set_next_notice<C: ConnectionTrait>(
+    db: &C,
+    next: Vec<(String, String, Option<DateTime<Utc>>)>,
+) -> Result<(), DbErr> {
+    if next.is_empty() {
+        return Ok(());
+    }
+    let backend = db.get_database_backend();
+    let mut values: Vec<Value> = Vec::with_capacity(next.len() * 3);
+    let mut tuples = Vec::with_capacity(next.len());
+    for (case_id, name, at) in next {
+        let n = values.len();
+        tuples.push(format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
+        values.push(case_id.into());
+        values.push(name.into());
+        values.push(at.into());
+    }
+    let sql = format!(
+        "WITH v(case_id, name, next_at) AS (VALUES {}) \
+         UPDATE case_deadlines SET next_notice_at = (SELECT v.next_at FROM v \
+         WHERE v.case_id = case_deadlines.case_id AND v.name = case_deadlines.name) \
+         WHERE (case_id, name) IN (SELECT case_id, name FROM v)",
+        tuples.join(", ")
+    );
+    db.execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?;
+    Ok(())
+}
