@@ -37,6 +37,22 @@ enum Command {
     },
     /// Check that every case's history hash chain is intact and replays to the stored case.
     VerifyHistory,
+    /// Print the timeline a new case would see if nobody acted: its deadlines, reminders and
+    /// overdue notices, and who gets them (no database; the shipped holiday calendar).
+    Simulate {
+        file: PathBuf,
+        /// When the case is created: 2026-08-01 (09:00 local) or an RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// The end of the timeline.
+        #[arg(long)]
+        to: String,
+        /// Preset a variable, e.g. --set city_cutoff=2026-09-10T23:59:59+08:00 (repeatable).
+        #[arg(long = "set", value_name = "NAME=VALUE")]
+        set: Vec<String>,
+        #[arg(long)]
+        schemas: Option<PathBuf>,
+    },
     /// Print a workflow's lifecycle as a Mermaid stateDiagram-v2.
     Diagram {
         file: PathBuf,
@@ -132,6 +148,54 @@ fn verify_history() -> Result<(), ExitCode> {
     })
 }
 
+fn simulate(
+    file: &std::path::Path,
+    from: &str,
+    to: &str,
+    set: &[String],
+    schemas: Option<PathBuf>,
+) -> ExitCode {
+    use pilotflow::simulate;
+    let dir = schemas.unwrap_or_else(|| workflow_files::default_schema_dir(file));
+    let def = match workflow_files::load(file, &dir) {
+        Ok(def) => def,
+        Err(diagnostics) => {
+            for d in diagnostics {
+                eprintln!("{d}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    let calendar = match pilotflow::holidays::calendar() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("the shipped holiday calendar cannot be read: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let lines = (|| {
+        let from = simulate::parse_time(&def, from)?;
+        let to = simulate::parse_time(&def, to)?;
+        let vars = set
+            .iter()
+            .map(|s| simulate::parse_set(&def, s))
+            .collect::<Result<_, _>>()?;
+        simulate::timeline(&def, &calendar, from, to, vars)
+    })();
+    match lines {
+        Ok(lines) => {
+            for line in lines {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("simulate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -177,6 +241,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         }
+        Command::Simulate {
+            file,
+            from,
+            to,
+            set,
+            schemas,
+        } => simulate(&file, &from, &to, &set, schemas),
         Command::Diagram { file, schemas } => {
             let dir = schemas.unwrap_or_else(|| workflow_files::default_schema_dir(&file));
             match workflow_files::load(&file, &dir) {

@@ -143,3 +143,49 @@ fn validate_names_a_missing_file() {
     );
     assert!(text(&out.stdout).is_empty(), "{}", show(&out));
 }
+
+#[test]
+fn simulate_prints_the_reminders_a_case_would_get() {
+    let out = pilotflow(&[
+        "simulate",
+        "workflows/pilot-zone.yaml",
+        "--from",
+        "2026-08-01",
+        "--to",
+        "2026-10-31",
+        "--set",
+        "city_cutoff=2026-09-10T23:59:59+08:00",
+    ]);
+    assert!(out.status.success(), "{}", show(&out));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().map(str::trim).collect();
+    for expected in [
+        "2026-08-31 23:59:59  提醒(截止前 30 天)  年度申报截止(市州报省) → 申报单位(区、县、市)(applicant)、市州民政局(municipal_reviewer)",
+        "2026-09-09 23:59:59  提醒(截止前 1 天)  市州内部截止(区县报市州) → 申报单位(区、县、市)(applicant)",
+        "2026-09-11 00:00:00  逾期督办  市州内部截止(区县报市州) → 市州民政局(municipal_reviewer)",
+        "2026-10-01 00:00:00  逾期督办  年度申报截止(市州报省) → 省民政厅(provincial_admin)",
+    ] {
+        assert!(
+            lines.contains(&expected),
+            "missing `{expected}`\n{}",
+            show(&out)
+        );
+    }
+    let notices = lines.iter().filter(|l| l.contains(" → ")).count();
+    assert_eq!(notices, 9, "{}", show(&out));
+
+    let bad = pilotflow(&[
+        "simulate",
+        "workflows/pilot-zone.yaml",
+        "--from",
+        "2026-13-01",
+        "--to",
+        "2026-10-31",
+    ]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("`2026-13-01` is not a date"),
+        "{}",
+        show(&bad)
+    );
+}
