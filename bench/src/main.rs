@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod reminders;
+
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
@@ -35,6 +37,24 @@ enum Cmd {
         /// The server binary.
         #[arg(long, default_value = "target/release/pilotflow")]
         server: PathBuf,
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres: String,
+    },
+    /// W4: the reminder scan and the outbox over many open deadlines, in process.
+    Reminders {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: Backend,
+        /// Open deadlines in the table (one per case).
+        #[arg(long, default_value_t = 1_000_000)]
+        cases: u64,
+        /// How many of them have a reminder due now (each goes to two people).
+        #[arg(long, default_value_t = 25_000)]
+        due: u64,
+        /// Mails sent to the SMTP server for the mails-per-second figure.
+        #[arg(long, default_value_t = 2_000)]
+        mails: u64,
+        #[arg(long, default_value = "smtp://127.0.0.1:2525")]
+        smtp: String,
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         postgres: String,
     },
@@ -69,6 +89,21 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// A new, empty PostgreSQL database beside the one `admin_url` names; returns its URL.
+pub async fn fresh_postgres(admin_url: &str) -> Result<String> {
+    use sea_orm::ConnectionTrait;
+    let name = format!("pf_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(admin_url).await?;
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await?;
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
+    Ok(format!("{base}/{name}"))
+}
+
 async fn start(backend: Backend, binary: &PathBuf, postgres: &str) -> Result<Server> {
     let data = std::env::temp_dir().join(format!("pf-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data)?;
@@ -85,17 +120,7 @@ async fn start(backend: Backend, binary: &PathBuf, postgres: &str) -> Result<Ser
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     if backend == Backend::Postgres {
-        use sea_orm::ConnectionTrait;
-        let name = format!("pf_bench_{}", uuid::Uuid::new_v4().simple());
-        let admin = sea_orm::Database::connect(postgres).await?;
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await?;
-        let base = postgres
-            .rsplit_once('/')
-            .map(|(b, _)| b)
-            .unwrap_or(postgres);
-        cmd.env("DATABASE_URL", format!("{base}/{name}"))
+        cmd.env("DATABASE_URL", fresh_postgres(postgres).await?)
             .env("PILOTFLOW_DB_POOL_SIZE", "16");
     }
     let child = cmd.spawn().with_context(|| {
@@ -317,6 +342,28 @@ async fn main() -> Result<()> {
             postgres,
         } => {
             let report = http(backend, clients, seconds, server, postgres).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Cmd::Reminders {
+            backend,
+            cases,
+            due,
+            mails,
+            smtp,
+            postgres,
+        } => {
+            let database = match backend {
+                Backend::Sqlite => None,
+                Backend::Postgres => Some(fresh_postgres(&postgres).await?),
+            };
+            let report = reminders::run(reminders::Options {
+                database,
+                cases,
+                due,
+                mails,
+                smtp,
+            })
+            .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }

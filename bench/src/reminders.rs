@@ -1,0 +1,216 @@
+//! W4, reminders: a database with many open deadlines (one per case), of which some have a
+//! reminder due now. Measures, in process and through the service's own code:
+//! - finding the due deadlines: the scan's claim query (its first batch) and a count of all
+//!   of them, with the query plan, to show an index range and not a table scan;
+//! - filling the outbox: `reminders::scan` over every due deadline (two mails and two in-app
+//!   notices each);
+//! - sending: `outbox::run` to a local SMTP server (aiosmtpd).
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Duration, Utc};
+use pilotflow::config::{Secret, Settings};
+use pilotflow::store::entities::{case_deadline, org_unit, outbox};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
+};
+use serde_json::{Value, json};
+use std::time::Instant;
+
+pub struct Options {
+    /// PostgreSQL URL of an empty database; `None` for an SQLite file.
+    pub database: Option<String>,
+    pub cases: u64,
+    pub due: u64,
+    pub mails: u64,
+    pub smtp: String,
+}
+
+const NOW: &str = "2027-03-01T01:00:00Z";
+const SEED_CHUNK: usize = 1_000;
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1_000.0
+}
+
+/// Median of five timings of `f`, in milliseconds.
+async fn median_ms<F, Fut>(mut f: F) -> Result<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        f().await?;
+        times.push(ms(t.elapsed()));
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[2])
+}
+
+pub async fn run(o: Options) -> Result<Value> {
+    let data = std::env::temp_dir().join(format!("pf-bench-w4-{}", uuid::Uuid::new_v4().simple()));
+    let now: DateTime<Utc> = NOW.parse()?;
+    let settings = Settings {
+        data_dir: data.clone(),
+        database_url: o.database.clone().map(Secret::new),
+        clock_mode: pilotflow::clock::ClockMode::Simulated,
+        clock_start: Some(now),
+        smtp_url: Some(Secret::new(o.smtp.clone())),
+        deadline_scan_cron: "off".to_owned(),
+        outbox_cron: "off".to_owned(),
+        db_pool_size: 8,
+        ..Settings::default()
+    };
+    let backend = if o.database.is_some() { "postgres" } else { "sqlite" };
+    let state = pilotflow::startup::prepare(settings, true)
+        .await
+        .context("preparing the database")?;
+    let db = &state.store.write;
+
+    // The 60 counties with their cities: each deadline has a district and a city to tell.
+    let counties: Vec<org_unit::Model> = org_unit::Entity::find()
+        .filter(org_unit::Column::Level.eq("county"))
+        .order_by_asc(org_unit::Column::Code)
+        .all(db)
+        .await?;
+    let seeded = Instant::now();
+    let json_list = |v: &[&str]| serde_json::to_string(v).unwrap_or_default();
+    let mut rows = Vec::with_capacity(SEED_CHUNK);
+    for i in 0..o.cases {
+        let unit = &counties[(i % counties.len() as u64) as usize];
+        // The first `due` have their 30-day reminder due within the last day; the rest
+        // spread over the coming year.
+        let first_notice = if i < o.due {
+            now - Duration::seconds((i % 86_400) as i64)
+        } else {
+            now + Duration::seconds(1 + (i * 31) as i64 % (365 * 86_400))
+        };
+        let due = first_notice + Duration::days(30);
+        rows.push(case_deadline::ActiveModel::from(case_deadline::Model {
+            case_id: format!("bench-{i:08}"),
+            name: "application_cutoff".to_owned(),
+            label: "年度申报截止(市州报省)".to_owned(),
+            case_title: format!("{}申报 {i}", unit.name),
+            workflow_key: "pilot-zone".to_owned(),
+            org_unit: unit.code.clone(),
+            parent_unit: unit.parent_code.clone(),
+            due,
+            status: "pending".to_owned(),
+            responsible: json_list(&["applicant", "municipal_reviewer"]),
+            gates: json_list(&["forward"]),
+            fallback_years: "[]".to_owned(),
+            updated_at: now,
+            remind_days: "[30,14,7,1]".to_owned(),
+            escalate_to: json_list(&["provincial_admin"]),
+            next_notice_at: Some(first_notice),
+        }));
+        if rows.len() == SEED_CHUNK || i + 1 == o.cases {
+            let txn = db.begin().await?;
+            case_deadline::Entity::insert_many(std::mem::take(&mut rows))
+                .exec_without_returning(&txn)
+                .await?;
+            txn.commit().await?;
+        }
+    }
+    let seed_seconds = seeded.elapsed().as_secs_f64();
+    db.execute_unprepared("ANALYZE").await?;
+
+    // Finding the due deadlines: the scan's claim (first batch) and a count of all of them.
+    let claim = || async {
+        case_deadline::Entity::find()
+            .filter(case_deadline::Column::Status.eq("pending"))
+            .filter(case_deadline::Column::NextNoticeAt.lte(now))
+            .order_by_asc(case_deadline::Column::NextNoticeAt)
+            .limit(500)
+            .all(&state.store.read)
+            .await?;
+        Ok(())
+    };
+    let first_batch_ms = median_ms(claim).await?;
+    let count_due = || {
+        case_deadline::Entity::find()
+            .filter(case_deadline::Column::Status.eq("pending"))
+            .filter(case_deadline::Column::NextNoticeAt.lte(now))
+            .count(&state.store.read)
+    };
+    let count_ms = median_ms(|| async {
+        count_due().await?;
+        Ok(())
+    })
+    .await?;
+    let found = count_due().await?;
+    let plan = query_plan(db, now).await?;
+
+    // Filling the outbox: the whole scan over every due deadline.
+    let t = Instant::now();
+    let scan = pilotflow::reminders::scan(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let scan_seconds = t.elapsed().as_secs_f64();
+
+    // Sending: keep `mails` waiting, count the rest as sent, and time the worker.
+    let first_id: i64 = outbox::Entity::find()
+        .order_by_asc(outbox::Column::Id)
+        .one(db)
+        .await?
+        .map(|m| m.id)
+        .unwrap_or(0);
+    outbox::Entity::update_many()
+        .col_expr(outbox::Column::Status, sea_orm::sea_query::Expr::value("sent"))
+        .filter(outbox::Column::Id.gte(first_id + o.mails as i64))
+        .exec(db)
+        .await?;
+    let t = Instant::now();
+    let sent = pilotflow::outbox::run(&state)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let send_seconds = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&data);
+
+    Ok(json!({
+        "workload": "W4 reminders",
+        "backend": backend,
+        "open_deadlines": o.cases,
+        "seed_seconds": seed_seconds,
+        "due_deadlines": found,
+        "find_due_first_batch_ms": first_batch_ms,
+        "find_due_count_all_ms": count_ms,
+        "query_plan": plan,
+        "scan_deadlines": scan.deadlines,
+        "scan_seconds": scan_seconds,
+        "outbox_rows": scan.mails,
+        "notification_rows": scan.notifications,
+        "outbox_rows_per_second": scan.mails as f64 / scan_seconds,
+        "mails_sent": sent.sent,
+        "mails_failed": sent.retrying + sent.dead,
+        "send_seconds": send_seconds,
+        "mails_per_second": sent.sent as f64 / send_seconds,
+    }))
+}
+
+/// The plan of the claim query, as the database explains it.
+async fn query_plan(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> Result<String> {
+    let backend = db.get_database_backend();
+    let (prefix, param) = match backend {
+        DbBackend::Postgres => ("EXPLAIN", "$1"),
+        _ => ("EXPLAIN QUERY PLAN", "?"),
+    };
+    let sql = format!(
+        "{prefix} SELECT * FROM case_deadlines WHERE status = 'pending' AND next_notice_at <= {param} \
+         ORDER BY next_notice_at LIMIT 500"
+    );
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [now.into()]))
+        .await?;
+    let mut lines = Vec::new();
+    for row in rows {
+        let line: String = match backend {
+            DbBackend::Postgres => row.try_get_by_index(0)?,
+            _ => row.try_get("", "detail")?,
+        };
+        lines.push(line);
+    }
+    Ok(lines.join(" | "))
+}
