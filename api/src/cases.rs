@@ -19,7 +19,7 @@ use pilotflow_engine::{
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -672,7 +672,7 @@ impl<'a> CaseService<'a> {
             created_at: now,
             updated_at: now,
         };
-        let txn = self.state.store.write.begin().await?;
+        let txn = self.state.store.begin_write().await?;
         case::ActiveModel::from(row.clone()).insert(&txn).await?;
         event_active(event).insert(&txn).await?;
         let running = self.engine(def).deadlines(&outcome.snapshot);
@@ -972,7 +972,7 @@ impl<'a> CaseService<'a> {
             };
         };
         // A panel change also rewrites the assignment rows: a transaction of its own.
-        let txn = self.state.store.write.begin().await?;
+        let txn = self.state.store.begin_write().await?;
         let updated = case::Entity::update_many()
             .col_expr(case::Column::State, Expr::value(update.state))
             .col_expr(case::Column::Snapshot, Expr::value(update.snapshot))

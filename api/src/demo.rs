@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::store::Store;
 use crate::store::entities::{org_unit, user};
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait, PaginatorTrait};
 
 /// GB/T 2260 codes of Jilin's province, cities and counties (`demo/jilin-divisions.csv`).
 pub const DIVISIONS_CSV: &str = include_str!("../../demo/jilin-divisions.csv");
@@ -143,7 +143,7 @@ pub async fn seed_demo_users(
             now,
         ));
     }
-    let txn = store.write.begin().await?;
+    let txn = store.begin_write().await?;
     user::Entity::insert_many(rows).exec(&txn).await?;
     txn.commit().await?;
     Ok(true)

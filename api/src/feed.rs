@@ -93,14 +93,13 @@ pub async fn render(state: &AppState, token: &str) -> Result<String, ApiError> {
     let now = state.clock.now();
     let units = state.units();
     let tz = chrono_tz::Asia::Shanghai;
-    let base = state.settings.public_url.trim_end_matches('/');
     let mut calendar = Calendar::new();
     calendar.name("试点工作截止时间").description(&format!(
         "{}({})需要办理的事项",
         caller.display_name, caller.username
     ));
     for r in rows {
-        let link = format!("{base}/api/v1/cases/{}", r.case_id);
+        let link = crate::reminders::case_link(&state.settings, &r.case_id);
         let due_local = pilotflow_engine::deadline::local_text(tz, r.due);
         calendar.push(
             icalendar::Event::new()

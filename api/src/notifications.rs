@@ -5,7 +5,7 @@ use crate::auth::Caller;
 use crate::cases::Page;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::entities::{notification, outbox};
+use crate::store::entities::notification;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -185,7 +185,7 @@ pub struct MailView {
     pub subject: String,
     pub status: String,
     pub attempts: i32,
-    pub next_attempt_at: DateTime<Utc>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
     /// The last failure (a dead mail's cause).
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -198,15 +198,15 @@ pub struct MailList {
     pub total: u64,
 }
 
-impl From<outbox::Model> for MailView {
-    fn from(m: outbox::Model) -> Self {
+impl From<notification::Model> for MailView {
+    fn from(m: notification::Model) -> Self {
         Self {
             id: m.id,
             case_id: m.case_id,
             username: m.username,
-            recipient: m.recipient,
+            recipient: m.email.unwrap_or_default(),
             subject: m.subject,
-            status: m.status,
+            status: m.mail_status.unwrap_or_default(),
             attempts: m.attempts,
             next_attempt_at: m.next_attempt_at,
             last_error: m.last_error,
@@ -219,13 +219,14 @@ impl From<outbox::Model> for MailView {
 pub async fn list_mail(state: &AppState, f: OutboxFilter) -> Result<MailList, ApiError> {
     let page = Page::checked(f.page, f.per_page, 20)?;
     let db = &state.store.read;
-    let mut query = outbox::Entity::find();
+    let mut query =
+        notification::Entity::find().filter(notification::Column::MailStatus.is_not_null());
     if let Some(status) = f.status {
-        query = query.filter(outbox::Column::Status.eq(status.as_str()));
+        query = query.filter(notification::Column::MailStatus.eq(status.as_str()));
     }
     let total = query.clone().count(db).await?;
     let items = query
-        .order_by_desc(outbox::Column::Id)
+        .order_by_desc(notification::Column::Id)
         .offset(page.offset())
         .limit(page.per_page)
         .all(db)
@@ -240,15 +241,16 @@ pub async fn list_mail(state: &AppState, f: OutboxFilter) -> Result<MailList, Ap
 pub async fn retry_mail(state: &AppState, id: i64) -> Result<MailView, ApiError> {
     let db = &state.store.write;
     let now = state.clock.now();
-    let done = outbox::Entity::update_many()
-        .col_expr(outbox::Column::Status, Expr::value("pending"))
-        .col_expr(outbox::Column::Attempts, Expr::value(0))
-        .col_expr(outbox::Column::NextAttemptAt, Expr::value(now))
-        .filter(outbox::Column::Id.eq(id))
-        .filter(outbox::Column::Status.eq("dead"))
+    let done = notification::Entity::update_many()
+        .col_expr(notification::Column::MailStatus, Expr::value("pending"))
+        .col_expr(notification::Column::Attempts, Expr::value(0))
+        .col_expr(notification::Column::NextAttemptAt, Expr::value(Some(now)))
+        .filter(notification::Column::Id.eq(id))
+        .filter(notification::Column::MailStatus.eq("dead"))
         .exec(db)
         .await?;
-    let row = outbox::Entity::find_by_id(id)
+    let row = notification::Entity::find_by_id(id)
+        .filter(notification::Column::MailStatus.is_not_null())
         .one(db)
         .await?
         .ok_or_else(|| ApiError::new("mail_not_found", "该邮件不存在", "no such mail"))?;
@@ -257,9 +259,12 @@ pub async fn retry_mail(state: &AppState, id: i64) -> Result<MailView, ApiError>
             "mail_not_dead",
             format!(
                 "只有发送失败(dead)的邮件可以重发,该邮件状态为 {}",
-                row.status
+                row.mail_status.as_deref().unwrap_or_default()
             ),
-            format!("only dead mail can be retried; this one is {}", row.status),
+            format!(
+                "only dead mail can be retried; this one is {}",
+                row.mail_status.as_deref().unwrap_or_default()
+            ),
         ));
     }
     Ok(MailView::from(row))

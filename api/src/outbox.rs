@@ -12,10 +12,11 @@
 use crate::config::Settings;
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::entities::outbox;
+use crate::store::entities::notification;
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter,
@@ -25,9 +26,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-/// Mails claimed at once, and sent at once over the SMTP connection pool.
-const CLAIM: i64 = 64;
-const IN_FLIGHT: usize = 8;
+/// Mails claimed at once, and sent at once over the SMTP connection pool. SMTP is a chain of
+/// small round trips per mail, so throughput comes from mails in flight, not from CPU.
+const CLAIM: i64 = 256;
+const IN_FLIGHT: usize = 32;
 /// How long a claim holds before another worker may take the mail over.
 const LEASE_MINUTES: i64 = 5;
 const FIRST_RETRY_SECONDS: i64 = 30;
@@ -60,14 +62,16 @@ impl Mailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
             .map_err(MailerError::Url)?
             .timeout(Some(std::time::Duration::from_secs(15)))
+            .pool_config(PoolConfig::new().max_size(IN_FLIGHT as u32))
             .build();
         Ok(Some(Self { transport, from }))
     }
 
-    async fn send(&self, row: &outbox::Model) -> Result<(), SendFailure> {
-        let to: Mailbox = row.recipient.parse().map_err(|e| SendFailure {
+    async fn send(&self, row: &notification::Model, link: &str) -> Result<(), SendFailure> {
+        let address = row.email.as_deref().unwrap_or_default();
+        let to: Mailbox = address.parse().map_err(|e| SendFailure {
             permanent: true,
-            error: format!("收件地址无效 / invalid recipient `{}`: {e}", row.recipient),
+            error: format!("收件地址无效 / invalid recipient `{address}`: {e}"),
         })?;
         let id = hex::encode(&Sha256::digest(row.dedupe_key.as_bytes())[..16]);
         let message = Message::builder()
@@ -76,8 +80,8 @@ impl Mailer {
             .subject(row.subject.clone())
             .message_id(Some(format!("<{id}@pilotflow>")))
             .multipart(MultiPart::alternative_plain_html(
-                row.text_body.clone(),
-                row.html_body.clone(),
+                row.body.clone(),
+                crate::reminders::html_body(&row.subject, &row.body, link),
             ))
             .map_err(|e| SendFailure {
                 permanent: true,
@@ -132,7 +136,7 @@ pub fn backoff(attempts: i32) -> Duration {
 async fn claim<C: ConnectionTrait>(
     db: &C,
     now: DateTime<Utc>,
-) -> Result<Vec<outbox::Model>, DbErr> {
+) -> Result<Vec<notification::Model>, DbErr> {
     let backend = db.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
         " FOR UPDATE SKIP LOCKED"
@@ -140,9 +144,10 @@ async fn claim<C: ConnectionTrait>(
         ""
     };
     let sql = format!(
-        "UPDATE outbox SET status = 'sending', claimed_until = $1, attempts = attempts + 1 \
-         WHERE id IN (SELECT id FROM outbox WHERE (status = 'pending' AND next_attempt_at <= $2) \
-         OR (status = 'sending' AND claimed_until < $2) ORDER BY id LIMIT $3{lock}) \
+        "UPDATE notifications SET mail_status = 'sending', claimed_until = $1, \
+         attempts = attempts + 1 WHERE id IN (SELECT id FROM notifications \
+         WHERE (mail_status = 'pending' AND next_attempt_at <= $2) \
+         OR (mail_status = 'sending' AND claimed_until < $2) ORDER BY id LIMIT $3{lock}) \
          RETURNING *"
     );
     let rows = db
@@ -157,7 +162,7 @@ async fn claim<C: ConnectionTrait>(
         ))
         .await?;
     rows.iter()
-        .map(|r| outbox::Model::from_query_result(r, ""))
+        .map(|r| notification::Model::from_query_result(r, ""))
         .collect()
 }
 
@@ -176,10 +181,11 @@ pub async fn run(state: &AppState) -> Result<SendReport, ApiError> {
         if rows.is_empty() {
             break;
         }
-        let results: Vec<(outbox::Model, Result<(), SendFailure>)> =
+        let results: Vec<(notification::Model, Result<(), SendFailure>)> =
             futures_util::stream::iter(rows)
                 .map(|row| async move {
-                    let result = mailer.send(&row).await;
+                    let link = crate::reminders::case_link(&state.settings, &row.case_id);
+                    let result = mailer.send(&row, &link).await;
                     (row, result)
                 })
                 .buffer_unordered(IN_FLIGHT)
@@ -204,25 +210,25 @@ pub async fn run(state: &AppState) -> Result<SendReport, ApiError> {
                     } else {
                         report.retrying += 1;
                     }
-                    outbox::Entity::update_many()
+                    notification::Entity::update_many()
                         .col_expr(
-                            outbox::Column::Status,
+                            notification::Column::MailStatus,
                             sea_orm::sea_query::Expr::value(if dead { "dead" } else { "pending" }),
                         )
                         .col_expr(
-                            outbox::Column::NextAttemptAt,
-                            sea_orm::sea_query::Expr::value(finished + backoff(row.attempts)),
+                            notification::Column::NextAttemptAt,
+                            sea_orm::sea_query::Expr::value(Some(finished + backoff(row.attempts))),
                         )
                         .col_expr(
-                            outbox::Column::LastError,
+                            notification::Column::LastError,
                             sea_orm::sea_query::Expr::value(failure.error),
                         )
                         .col_expr(
-                            outbox::Column::ClaimedUntil,
+                            notification::Column::ClaimedUntil,
                             sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
                         )
-                        .filter(outbox::Column::Id.eq(row.id))
-                        .filter(outbox::Column::Status.eq("sending"))
+                        .filter(notification::Column::Id.eq(row.id))
+                        .filter(notification::Column::MailStatus.eq("sending"))
                         .exec(db)
                         .await?;
                 }
@@ -230,25 +236,25 @@ pub async fn run(state: &AppState) -> Result<SendReport, ApiError> {
         }
         if !sent.is_empty() {
             report.sent += sent.len() as u64;
-            outbox::Entity::update_many()
+            notification::Entity::update_many()
                 .col_expr(
-                    outbox::Column::Status,
+                    notification::Column::MailStatus,
                     sea_orm::sea_query::Expr::value("sent"),
                 )
                 .col_expr(
-                    outbox::Column::SentAt,
+                    notification::Column::SentAt,
                     sea_orm::sea_query::Expr::value(finished),
                 )
                 .col_expr(
-                    outbox::Column::ClaimedUntil,
+                    notification::Column::ClaimedUntil,
                     sea_orm::sea_query::Expr::value(Option::<DateTime<Utc>>::None),
                 )
                 .col_expr(
-                    outbox::Column::LastError,
+                    notification::Column::LastError,
                     sea_orm::sea_query::Expr::value(Option::<String>::None),
                 )
-                .filter(outbox::Column::Id.is_in(sent))
-                .filter(outbox::Column::Status.eq("sending"))
+                .filter(notification::Column::Id.is_in(sent))
+                .filter(notification::Column::MailStatus.eq("sending"))
                 .exec(db)
                 .await?;
         }

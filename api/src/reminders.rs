@@ -12,14 +12,14 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::entities::{case_assignment, case_deadline, notification, outbox, user};
+use crate::store::entities::{case_assignment, case_deadline, notification, user};
 use chrono::{DateTime, Utc};
 use pilotflow_engine::deadline::{self, Notice};
 use pilotflow_engine::definition::Binding;
 use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait, Value,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, Value,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -87,7 +87,6 @@ impl Directory {
 pub struct Message {
     pub subject: String,
     pub text: String,
-    pub html: String,
 }
 
 /// The facts a notice is written from.
@@ -129,25 +128,43 @@ pub fn compose(f: &NoticeFacts<'_>) -> Message {
     };
     let footer = "此邮件由试点工作平台(Pilotflow)自动发送,请勿直接回复。";
     let text = format!(
-        "{}:\n\n{}\n\n办理入口:{}\n\n{}\n",
+        "{}:\n\n{}\n\n{LINK_LEAD}{}\n\n{}\n",
         f.recipient_name, lead, f.link, footer
     );
+    Message { subject, text }
+}
+
+const LINK_LEAD: &str = "办理入口:";
+
+/// The HTML part of a notice's mail: its text paragraph by paragraph, the link clickable.
+pub fn html_body(subject: &str, text: &str, link: &str) -> String {
     let e = |s: &str| html_escape::encode_text(s).into_owned();
-    let html = format!(
+    let mut html = format!(
         "<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         </head><body><p>{}:</p><p>{}</p><p><a href=\"{}\">打开案件</a></p>\
-         <p style=\"color:#666\">{}</p></body></html>",
-        e(&subject),
-        e(f.recipient_name),
-        e(&lead),
-        html_escape::encode_double_quoted_attribute(f.link),
-        e(footer)
+         </head><body>",
+        e(subject)
     );
-    Message {
-        subject,
-        text,
-        html,
+    for paragraph in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        if paragraph.starts_with(LINK_LEAD) {
+            html.push_str(&format!(
+                "<p>{LINK_LEAD}<a href=\"{}\">{}</a></p>",
+                html_escape::encode_double_quoted_attribute(link),
+                e(link)
+            ));
+        } else {
+            html.push_str(&format!("<p>{}</p>", e(paragraph)));
+        }
     }
+    html.push_str("</body></html>");
+    html
+}
+
+/// Where people open a case (links in mail and in the calendar feed).
+pub fn case_link(settings: &crate::config::Settings, case_id: &str) -> String {
+    format!(
+        "{}/api/v1/cases/{case_id}",
+        settings.public_url.trim_end_matches('/')
+    )
 }
 
 /// The stable key of one notice to one person.
@@ -190,7 +207,7 @@ async fn scan_batch(
     directory: &Directory,
     now: DateTime<Utc>,
 ) -> Result<ScanReport, ApiError> {
-    let txn = state.store.write.begin().await?;
+    let txn = state.store.begin_write().await?;
     let mut claim = case_deadline::Entity::find()
         .filter(case_deadline::Column::Status.eq("pending"))
         .filter(case_deadline::Column::NextNoticeAt.lte(now))
@@ -218,7 +235,6 @@ async fn scan_batch(
     }
     let units = state.units();
     let mut notices = Vec::new();
-    let mut mails = Vec::new();
     let mut next = Vec::with_capacity(rows.len());
     for row in &rows {
         let remind_days: Vec<u32> = json_list(&row.remind_days);
@@ -231,11 +247,7 @@ async fn scan_batch(
         let tz = wf.def.timezone;
         let due_local = deadline::local_text(tz, row.due);
         let unit_name = units.name(&row.org_unit);
-        let link = format!(
-            "{}/api/v1/cases/{}",
-            state.settings.public_url.trim_end_matches('/'),
-            row.case_id
-        );
+        let link = case_link(&state.settings, &row.case_id);
         for notice in plan.due_now {
             let roles = match notice {
                 Notice::Reminder { .. } => json_list::<String>(&row.responsible),
@@ -288,25 +300,7 @@ async fn scan_batch(
                     link: &link,
                 });
                 let key = notice_key(&row.case_id, &row.name, row.due, notice, &person.username);
-                if !person.email.is_empty() {
-                    mails.push(outbox::ActiveModel {
-                        id: NotSet,
-                        dedupe_key: Set(key.clone()),
-                        case_id: Set(row.case_id.clone()),
-                        username: Set(person.username.clone()),
-                        recipient: Set(person.email.clone()),
-                        subject: Set(message.subject.clone()),
-                        text_body: Set(message.text.clone()),
-                        html_body: Set(message.html),
-                        status: Set("pending".to_owned()),
-                        attempts: Set(0),
-                        next_attempt_at: Set(now),
-                        claimed_until: Set(None),
-                        last_error: Set(None),
-                        created_at: Set(now),
-                        sent_at: Set(None),
-                    });
-                }
+                let mail = !person.email.is_empty();
                 notices.push(notification::ActiveModel {
                     id: NotSet,
                     dedupe_key: Set(key),
@@ -323,37 +317,61 @@ async fn scan_batch(
                     due: Set(row.due),
                     created_at: Set(now),
                     read_at: Set(None),
+                    email: Set(mail.then(|| person.email.clone())),
+                    mail_status: Set(mail.then(|| "pending".to_owned())),
+                    attempts: Set(0),
+                    next_attempt_at: Set(mail.then_some(now)),
+                    claimed_until: Set(None),
+                    last_error: Set(None),
+                    sent_at: Set(None),
                 });
             }
         }
     }
-    let written_notices = insert_new(&txn, notices, notification::Column::DedupeKey).await?;
-    let written_mails = insert_new(&txn, mails, outbox::Column::DedupeKey).await?;
+    let written = insert_new(&txn, notices).await?;
     set_next_notice(&txn, next).await?;
     txn.commit().await?;
     Ok(ScanReport {
         deadlines: rows.len() as u64,
-        notifications: written_notices,
-        mails: written_mails,
+        notifications: written.notices,
+        mails: written.mails,
     })
 }
 
-/// Inserts the rows whose key is new; returns how many were.
-async fn insert_new<A, C>(
+struct Written {
+    notices: u64,
+    mails: u64,
+}
+
+/// Inserts the notices whose key is new; returns how many were, and how many carry mail.
+async fn insert_new<C: ConnectionTrait>(
     db: &C,
-    rows: Vec<A>,
-    key: impl sea_orm::sea_query::IntoIden + Copy,
-) -> Result<u64, DbErr>
-where
-    A: sea_orm::ActiveModelTrait,
-    C: ConnectionTrait,
-{
+    rows: Vec<notification::ActiveModel>,
+) -> Result<Written, DbErr> {
+    let (with_mail, app_only): (Vec<_>, Vec<_>) = rows
+        .into_iter()
+        .partition(|r| matches!(&r.email, sea_orm::ActiveValue::Set(Some(_))));
+    let mails = insert_chunks(db, with_mail).await?;
+    Ok(Written {
+        notices: mails + insert_chunks(db, app_only).await?,
+        mails,
+    })
+}
+
+async fn insert_chunks<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<notification::ActiveModel>,
+) -> Result<u64, DbErr> {
     let mut written = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        let chunk: Vec<A> = rows.by_ref().take(INSERT_CHUNK).collect();
-        written += <A::Entity as EntityTrait>::insert_many(chunk)
-            .on_conflict(OnConflict::column(key).do_nothing().to_owned())
+        let chunk: Vec<notification::ActiveModel> = rows.by_ref().take(INSERT_CHUNK).collect();
+        written += notification::Entity::insert_many(chunk)
+            .on_conflict(
+                OnConflict::column(notification::Column::DedupeKey)
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(db)
             .await?;
     }
@@ -380,9 +398,8 @@ async fn set_next_notice<C: ConnectionTrait>(
     }
     let sql = format!(
         "WITH v(case_id, name, next_at) AS (VALUES {}) \
-         UPDATE case_deadlines SET next_notice_at = (SELECT v.next_at FROM v \
-         WHERE v.case_id = case_deadlines.case_id AND v.name = case_deadlines.name) \
-         WHERE (case_id, name) IN (SELECT case_id, name FROM v)",
+         UPDATE case_deadlines SET next_notice_at = v.next_at FROM v \
+         WHERE case_deadlines.case_id = v.case_id AND case_deadlines.name = v.name",
         tuples.join(", ")
     );
     db.execute_raw(Statement::from_sql_and_values(backend, sql, values))

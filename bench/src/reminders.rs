@@ -9,10 +9,10 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use pilotflow::config::{Secret, Settings};
-use pilotflow::store::entities::{case_deadline, org_unit, outbox};
+use pilotflow::store::entities::{case_deadline, notification, org_unit};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
 };
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -63,7 +63,11 @@ pub async fn run(o: Options) -> Result<Value> {
         db_pool_size: 8,
         ..Settings::default()
     };
-    let backend = if o.database.is_some() { "postgres" } else { "sqlite" };
+    let backend = if o.database.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
     let state = pilotflow::startup::prepare(settings, true)
         .await
         .context("preparing the database")?;
@@ -151,15 +155,18 @@ pub async fn run(o: Options) -> Result<Value> {
     let scan_seconds = t.elapsed().as_secs_f64();
 
     // Sending: keep `mails` waiting, count the rest as sent, and time the worker.
-    let first_id: i64 = outbox::Entity::find()
-        .order_by_asc(outbox::Column::Id)
+    let first_id: i64 = notification::Entity::find()
+        .order_by_asc(notification::Column::Id)
         .one(db)
         .await?
         .map(|m| m.id)
         .unwrap_or(0);
-    outbox::Entity::update_many()
-        .col_expr(outbox::Column::Status, sea_orm::sea_query::Expr::value("sent"))
-        .filter(outbox::Column::Id.gte(first_id + o.mails as i64))
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::MailStatus,
+            sea_orm::sea_query::Expr::value("sent"),
+        )
+        .filter(notification::Column::Id.gte(first_id + o.mails as i64))
         .exec(db)
         .await?;
     let t = Instant::now();

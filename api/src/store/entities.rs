@@ -244,6 +244,8 @@ pub mod case_deadline {
 pub mod notification {
     use sea_orm::entity::prelude::*;
 
+    /// One notice to one person: in the app, and (with an address) as mail; the rows with a
+    /// `mail_status` are the outbox.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "notifications")]
     pub struct Model {
@@ -258,38 +260,20 @@ pub mod notification {
         /// `reminder` or `overdue`.
         pub kind: String,
         pub subject: String,
+        /// Plain text; the mail's HTML is rendered from it when sent.
         pub body: String,
         pub due: DateTimeUtc,
         pub created_at: DateTimeUtc,
         pub read_at: Option<DateTimeUtc>,
-    }
-    no_relations!();
-}
-
-pub mod outbox {
-    use sea_orm::entity::prelude::*;
-
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "outbox")]
-    pub struct Model {
-        #[sea_orm(primary_key)]
-        pub id: i64,
-        #[sea_orm(unique)]
-        pub dedupe_key: String,
-        pub case_id: String,
-        pub username: String,
-        pub recipient: String,
-        pub subject: String,
-        pub text_body: String,
-        pub html_body: String,
-        /// pending, sending, sent or dead.
-        pub status: String,
+        /// Where the mail goes; `None` for a notice shown only in the app.
+        pub email: Option<String>,
+        /// pending, sending, sent or dead; `None` without mail.
+        pub mail_status: Option<String>,
         pub attempts: i32,
-        pub next_attempt_at: DateTimeUtc,
-        /// While `sending`: when the claim lapses and another worker may take the row.
+        pub next_attempt_at: Option<DateTimeUtc>,
+        /// While `sending`: when the claim lapses and another worker may take the mail.
         pub claimed_until: Option<DateTimeUtc>,
         pub last_error: Option<String>,
-        pub created_at: DateTimeUtc,
         pub sent_at: Option<DateTimeUtc>,
     }
     no_relations!();

@@ -39,6 +39,22 @@ fn time(name: impl IntoIden) -> ColumnDef {
         .to_owned()
 }
 
+fn time_null(name: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(name)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
+}
+
+fn serial_id() -> ColumnDef {
+    ColumnDef::new("id")
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
 fn big(name: impl IntoIden) -> ColumnDef {
     ColumnDef::new(name).big_integer().not_null().to_owned()
 }
@@ -78,11 +94,7 @@ impl MigrationTrait for Initial {
                 .col(text("username"))
                 .col(time("created_at"))
                 .col(time("expires_at"))
-                .col(
-                    ColumnDef::new("revoked_at")
-                        .timestamp_with_time_zone()
-                        .null(),
-                )
+                .col(time_null("revoked_at"))
                 .to_owned(),
         )
         .await?;
@@ -294,8 +306,8 @@ impl MigrationTrait for CaseDeadlines {
     }
 }
 
-/// Reminders: when each deadline next needs a notice, the in-app notifications, the mail
-/// outbox and the calendar feed tokens.
+/// Reminders: when each deadline next needs a notice, the notices (in the app, and the mail
+/// outbox) and the calendar feed tokens.
 struct Reminders;
 
 impl MigrationName for Reminders {
@@ -319,10 +331,7 @@ impl MigrationTrait for Reminders {
                 .not_null()
                 .default("[]")
                 .to_owned(),
-            ColumnDef::new("next_notice_at")
-                .timestamp_with_time_zone()
-                .null()
-                .to_owned(),
+            time_null("next_notice_at"),
         ] {
             m.alter_table(
                 Table::alter()
@@ -349,13 +358,7 @@ impl MigrationTrait for Reminders {
         m.create_table(
             Table::create()
                 .table("notifications")
-                .col(
-                    ColumnDef::new("id")
-                        .big_integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
+                .col(serial_id())
                 .col(text("dedupe_key").unique_key())
                 .col(text("username"))
                 .col(text("case_id"))
@@ -365,70 +368,31 @@ impl MigrationTrait for Reminders {
                 .col(text("body"))
                 .col(time("due"))
                 .col(time("created_at"))
-                .col(
-                    ColumnDef::new("read_at")
-                        .timestamp_with_time_zone()
-                        .null()
-                        .to_owned(),
-                )
-                .to_owned(),
-        )
-        .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_notifications_user")
-                .table("notifications")
-                .col("username")
-                .col("id")
-                .to_owned(),
-        )
-        .await?;
-        m.create_table(
-            Table::create()
-                .table("outbox")
-                .col(
-                    ColumnDef::new("id")
-                        .big_integer()
-                        .not_null()
-                        .auto_increment()
-                        .primary_key(),
-                )
-                .col(text("dedupe_key").unique_key())
-                .col(text("case_id"))
-                .col(text("username"))
-                .col(text("recipient"))
-                .col(text("subject"))
-                .col(text("text_body"))
-                .col(text("html_body"))
-                .col(text("status"))
+                .col(time_null("read_at"))
+                .col(text_null("email"))
+                .col(text_null("mail_status"))
                 .col(ColumnDef::new("attempts").integer().not_null())
-                .col(time("next_attempt_at"))
-                .col(
-                    ColumnDef::new("claimed_until")
-                        .timestamp_with_time_zone()
-                        .null()
-                        .to_owned(),
-                )
+                .col(time_null("next_attempt_at"))
+                .col(time_null("claimed_until"))
                 .col(text_null("last_error"))
-                .col(time("created_at"))
-                .col(
-                    ColumnDef::new("sent_at")
-                        .timestamp_with_time_zone()
-                        .null()
-                        .to_owned(),
-                )
+                .col(time_null("sent_at"))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_outbox_due")
-                .table("outbox")
-                .col("status")
-                .col("next_attempt_at")
-                .to_owned(),
-        )
-        .await?;
+        for (name, cols) in [
+            ("idx_notifications_user", ["username", "id"]),
+            ("idx_notifications_mail", ["mail_status", "next_attempt_at"]),
+        ] {
+            m.create_index(
+                Index::create()
+                    .name(name)
+                    .table("notifications")
+                    .col(cols[0])
+                    .col(cols[1])
+                    .to_owned(),
+            )
+            .await?;
+        }
         m.create_table(
             Table::create()
                 .table("feed_tokens")

@@ -106,6 +106,19 @@ impl Store {
         }
     }
 
+    /// A write transaction. On SQLite it takes the write lock at `BEGIN` (IMMEDIATE), so two
+    /// processes on one file wait for each other (busy timeout) instead of failing when a
+    /// reading transaction tries to start writing.
+    pub async fn begin_write(&self) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+        use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+        self.write
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
     pub fn backend(&self) -> DbBackend {
         self.write.get_database_backend()
     }
