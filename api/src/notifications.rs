@@ -169,6 +169,7 @@ impl MailStatus {
 #[serde(deny_unknown_fields)]
 pub struct OutboxFilter {
     /// pending, sending, sent or dead; all when absent.
+    #[param(inline)]
     pub status: Option<MailStatus>,
     #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
