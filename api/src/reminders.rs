@@ -474,3 +474,79 @@ async fn set_next_notice<C: ConnectionTrait>(
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(notice: Notice, title: &'a str, days_left: i64) -> NoticeFacts<'a> {
+        NoticeFacts {
+            notice,
+            recipient_name: "南关区民政局",
+            case_title: title,
+            unit_name: "南关区",
+            label: "年度申报截止(市州报省)",
+            due_local: "2026-09-30 23:59:59",
+            days_left,
+            link: "https://pf.example/api/v1/cases/c1?a=1&b=2",
+        }
+    }
+
+    #[test]
+    fn a_reminder_names_the_case_unit_due_time_and_days_left() {
+        let m = compose(&facts(Notice::Reminder { days_before: 7 }, "南关区申报", 6));
+        assert_eq!(
+            m.subject,
+            "【试点工作提醒】南关区申报:年度申报截止(市州报省)还有 6 天截止"
+        );
+        assert!(
+            m.text
+                .starts_with("南关区民政局:\n\n南关区的「南关区申报」"),
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text.contains("2026-09-30 23:59:59(北京时间)"),
+            "{}",
+            m.text
+        );
+        let today = compose(&facts(Notice::Reminder { days_before: 1 }, "南关区申报", 0));
+        assert!(today.subject.ends_with("今天截止"), "{}", today.subject);
+        let late = compose(&facts(Notice::Overdue, "南关区申报", -1));
+        assert_eq!(
+            late.subject,
+            "【逾期督办】南关区申报:年度申报截止(市州报省)已逾期"
+        );
+    }
+
+    #[test]
+    fn the_html_part_escapes_what_people_typed() {
+        let m = compose(&facts(Notice::Overdue, "<script>alert(1)</script>", -1));
+        let html = html_body(
+            &m.subject,
+            &m.text,
+            "https://pf.example/api/v1/cases/c1?a=1&b=2",
+        );
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(
+            html.contains("<a href=\"https://pf.example/api/v1/cases/c1?a=1&amp;b=2\">"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_notice_key_names_case_deadline_due_offset_and_person() {
+        let due: DateTime<Utc> = "2026-09-30T15:59:59Z".parse().unwrap_or_default();
+        assert_eq!(
+            notice_key(
+                "c1",
+                "application_cutoff",
+                due,
+                Notice::Reminder { days_before: 30 },
+                "d220102"
+            ),
+            "c1/application_cutoff/1790783999/30d/d220102"
+        );
+    }
+}
