@@ -15,7 +15,6 @@ use crate::state::AppState;
 use crate::store::entities::{case_assignment, case_deadline, notification, user};
 use chrono::{DateTime, Utc};
 use pilotflow_engine::deadline::{self, Notice};
-use pilotflow_engine::definition::Binding;
 use sea_orm::sea_query::{LockBehavior, LockType, OnConflict};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
@@ -47,6 +46,7 @@ struct Person {
     username: String,
     display_name: String,
     email: String,
+    org_unit: String,
 }
 
 /// The active users, by role and unit, read once per scan (there are far fewer users than
@@ -70,6 +70,7 @@ impl Directory {
                 username: u.username.clone(),
                 display_name: u.display_name,
                 email: u.email,
+                org_unit: u.org_unit.clone(),
             };
             by_role_unit
                 .entry((u.role.clone(), u.org_unit))
@@ -249,6 +250,8 @@ async fn scan_batch(
         let due_local = deadline::local_text(tz, row.due);
         let unit_name = units.name(&row.org_unit);
         let link = case_link(&state.settings, &row.case_id);
+        let case_unit = row.org_unit.as_str();
+        let root = units.root(case_unit);
         for notice in plan.due_now {
             let roles = match notice {
                 Notice::Reminder { .. } => json_list::<String>(&row.responsible),
@@ -264,29 +267,27 @@ async fn scan_batch(
                 else {
                     continue;
                 };
-                let people: Vec<&Person> = match binding {
-                    Binding::Assigned => assigned
-                        .get(&(row.case_id.clone(), role.clone()))
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|name| directory.by_name.get(name))
-                        .filter(|(r, _)| r == role)
-                        .map(|(_, p)| p)
-                        .collect(),
-                    other => {
-                        let unit = match other {
-                            Binding::Unit => Some(row.org_unit.as_str()),
-                            Binding::ParentUnit => row.parent_unit.as_deref(),
-                            _ => Some(units.root(&row.org_unit)),
-                        };
-                        unit.and_then(|u| directory.by_role_unit.get(&(role.clone(), u.to_owned())))
-                            .into_iter()
-                            .flatten()
-                            .collect()
+                // Everyone a binding can reach: the role's users in the case's unit, its parent
+                // and its root, and those assigned to the case; the engine's rule decides.
+                let assigned_here = assigned.get(&(row.case_id.clone(), role.clone()));
+                let in_units = [Some(case_unit), row.parent_unit.as_deref(), Some(root)]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|u| directory.by_role_unit.get(&(role.clone(), u.to_owned())))
+                    .flatten();
+                let by_assignment = assigned_here
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|name| directory.by_name.get(name))
+                    .filter(|(r, _)| r == role)
+                    .map(|(_, p)| p);
+                for p in in_units.chain(by_assignment) {
+                    let relation = units.relation(&p.org_unit, case_unit);
+                    if binding.holds(relation, || {
+                        assigned_here.is_some_and(|names| names.contains(&p.username))
+                    }) {
+                        recipients.insert(p.username.clone(), p);
                     }
-                };
-                for p in people {
-                    recipients.insert(p.username.clone(), p);
                 }
             }
             for person in recipients.values() {

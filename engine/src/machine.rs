@@ -54,6 +54,19 @@ pub struct UnitRelation {
     pub root: bool,
 }
 
+impl Binding {
+    /// Whether someone standing in `relation` to a case (and `assigned` to it, asked only for
+    /// an assignment binding) holds a role bound this way.
+    pub fn holds(self, relation: UnitRelation, assigned: impl FnOnce() -> bool) -> bool {
+        match self {
+            Self::Unit => relation.own,
+            Self::ParentUnit => relation.parent,
+            Self::RootUnit => relation.root,
+            Self::Assigned => assigned(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Actor {
     pub user: UserId,
@@ -302,16 +315,14 @@ impl<'a> Engine<'a> {
         if actor.role != *role {
             return false;
         }
-        match self.def.roles.get(role).map(|r| r.binding) {
-            Some(Binding::Unit) => actor.relation.own,
-            Some(Binding::ParentUnit) => actor.relation.parent,
-            Some(Binding::RootUnit) => actor.relation.root,
-            Some(Binding::Assigned) => snapshot
-                .assignments
-                .get(role)
-                .is_some_and(|users| users.contains(&actor.user)),
-            None => false,
-        }
+        self.def.roles.get(role).is_some_and(|r| {
+            r.binding.holds(actor.relation, || {
+                snapshot
+                    .assignments
+                    .get(role)
+                    .is_some_and(|users| users.contains(&actor.user))
+            })
+        })
     }
 
     /// The actions this actor may take now (guards that read the input are left to `fire`).
