@@ -417,18 +417,16 @@ fn deadline_rows(
 
 /// Whether two sets of running deadlines differ in anything stored.
 fn deadlines_changed(before: &[DeadlineInstance], after: &[DeadlineInstance]) -> bool {
-    let key = |d: &DeadlineInstance| {
-        (
-            d.name.clone(),
-            d.due,
-            d.responsible.clone(),
-            d.gates.clone(),
-            d.calendar_fallback_years.clone(),
-            d.reminders.clone(),
-            d.escalate_to.clone(),
-        )
+    let same = |a: &DeadlineInstance, b: &DeadlineInstance| {
+        a.name == b.name
+            && a.due == b.due
+            && a.responsible == b.responsible
+            && a.gates == b.gates
+            && a.calendar_fallback_years == b.calendar_fallback_years
+            && a.reminders == b.reminders
+            && a.escalate_to == b.escalate_to
     };
-    before.len() != after.len() || before.iter().zip(after).any(|(a, b)| key(a) != key(b))
+    before.len() != after.len() || before.iter().zip(after).any(|(a, b)| !same(a, b))
 }
 
 /// `If-Match` may be `5`, `"5"` or `W/"5"`.
