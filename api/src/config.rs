@@ -155,6 +155,11 @@ impl Settings {
         }
     }
 
+    /// An address of the service as people reach it (`path` starts with `/`).
+    pub fn public_link(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url.trim_end_matches('/'))
+    }
+
     pub fn attachments_dir(&self) -> PathBuf {
         self.data_dir.join("attachments")
     }

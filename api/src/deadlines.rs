@@ -87,7 +87,8 @@ fn window(raw: Option<&str>) -> Result<Duration, ApiError> {
     }
 }
 
-fn json_list<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
+/// A JSON array column of `case_deadlines` (roles, actions, years, days).
+pub fn json_list<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
     serde_json::from_str(s).unwrap_or_default()
 }
 

@@ -40,10 +40,9 @@ pub async fn issue(state: &AppState, caller: &Caller) -> Result<FeedToken, ApiEr
     )
     .exec(&state.store.write)
     .await?;
-    let url = format!(
-        "{}/calendar.ics?token={token}",
-        state.settings.public_url.trim_end_matches('/')
-    );
+    let url = state
+        .settings
+        .public_link(&format!("/calendar.ics?token={token}"));
     Ok(FeedToken { token, url })
 }
 

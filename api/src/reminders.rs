@@ -10,6 +10,7 @@
 //! - which notices are due is the engine's `notice_plan`, a pure function of the deadline and
 //!   the time, so a scan repeated after a crash asks for the same keys.
 
+use crate::deadlines::json_list;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::entities::{case_assignment, case_deadline, notification, user};
@@ -163,10 +164,7 @@ pub fn html_body(subject: &str, text: &str, link: &str) -> String {
 
 /// Where people open a case (links in mail and in the calendar feed).
 pub fn case_link(settings: &crate::config::Settings, case_id: &str) -> String {
-    format!(
-        "{}/api/v1/cases/{case_id}",
-        settings.public_url.trim_end_matches('/')
-    )
+    settings.public_link(&format!("/api/v1/cases/{case_id}"))
 }
 
 /// The stable key of one notice to one person.
@@ -182,10 +180,6 @@ pub fn notice_key(
         due.timestamp(),
         notice.offset_key()
     )
-}
-
-fn json_list<T: serde::de::DeserializeOwned>(s: &str) -> Vec<T> {
-    serde_json::from_str(s).unwrap_or_default()
 }
 
 /// Runs the scan to the end: every deadline with a notice due at the clock's now.

@@ -62,7 +62,7 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
     let calendar = crate::holidays::load(&store)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let settings_for_mail = settings.clone();
+    let mailer = crate::outbox::Mailer::from_settings(&settings)?;
     let state = AppState {
         settings,
         store,
@@ -74,7 +74,7 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
         sessions: SessionCache::default(),
         cases: Default::default(),
         metrics: Metrics::new()?,
-        mailer: crate::outbox::Mailer::from_settings(&settings_for_mail)?,
+        mailer,
         jobs: Default::default(),
     };
     reload_units(&state)
