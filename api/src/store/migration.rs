@@ -46,6 +46,14 @@ fn time_null(name: impl IntoIden) -> ColumnDef {
         .to_owned()
 }
 
+fn index(table: &'static str, name: &str, cols: &[&'static str]) -> IndexCreateStatement {
+    let mut idx = Index::create().name(name).table(table).to_owned();
+    for c in cols {
+        idx.col(*c);
+    }
+    idx
+}
+
 fn serial_id() -> ColumnDef {
     ColumnDef::new("id")
         .big_integer()
@@ -136,11 +144,7 @@ impl MigrationTrait for Initial {
             ("idx_cases_parent_unit", &["parent_unit", "created_at"][..]),
             ("idx_cases_created", &["created_at"][..]),
         ] {
-            let mut idx = Index::create().name(name).table("cases").to_owned();
-            for c in cols {
-                idx.col(*c);
-            }
-            m.create_index(idx).await?;
+            m.create_index(index("cases", name, cols)).await?;
         }
         m.create_table(
             Table::create()
@@ -173,13 +177,11 @@ impl MigrationTrait for Initial {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_case_assignments_user")
-                .table("case_assignments")
-                .col("username")
-                .to_owned(),
-        )
+        m.create_index(index(
+            "case_assignments",
+            "idx_case_assignments_user",
+            &["username"],
+        ))
         .await?;
         m.create_table(
             Table::create()
@@ -209,14 +211,8 @@ impl MigrationTrait for Initial {
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_attachments_case")
-                .table("attachments")
-                .col("case_id")
-                .to_owned(),
-        )
-        .await?;
+        m.create_index(index("attachments", "idx_attachments_case", &["case_id"]))
+            .await?;
         Ok(())
     }
 }
@@ -293,14 +289,7 @@ impl MigrationTrait for CaseDeadlines {
                 &["parent_unit", "status", "due"][..],
             ),
         ] {
-            let mut idx = Index::create()
-                .name(name)
-                .table("case_deadlines")
-                .to_owned();
-            for c in cols {
-                idx.col(*c);
-            }
-            m.create_index(idx).await?;
+            m.create_index(index("case_deadlines", name, cols)).await?;
         }
         Ok(())
     }
@@ -346,14 +335,11 @@ impl MigrationTrait for Reminders {
         m.get_connection()
             .execute_unprepared("DELETE FROM case_deadlines")
             .await?;
-        m.create_index(
-            Index::create()
-                .name("idx_case_deadlines_notice")
-                .table("case_deadlines")
-                .col("status")
-                .col("next_notice_at")
-                .to_owned(),
-        )
+        m.create_index(index(
+            "case_deadlines",
+            "idx_case_deadlines_notice",
+            &["status", "next_notice_at"],
+        ))
         .await?;
         m.create_table(
             Table::create()
@@ -383,15 +369,7 @@ impl MigrationTrait for Reminders {
             ("idx_notifications_user", ["username", "id"]),
             ("idx_notifications_mail", ["mail_status", "next_attempt_at"]),
         ] {
-            m.create_index(
-                Index::create()
-                    .name(name)
-                    .table("notifications")
-                    .col(cols[0])
-                    .col(cols[1])
-                    .to_owned(),
-            )
-            .await?;
+            m.create_index(index("notifications", name, &cols)).await?;
         }
         m.create_table(
             Table::create()
