@@ -148,6 +148,7 @@ pub async fn run(o: Options) -> Result<Value> {
     let plan = query_plan(db, now).await?;
 
     // Filling the outbox: the whole scan over every due deadline.
+    eprintln!("W4: scan starts ({backend}, {found} due)");
     let t = Instant::now();
     let scan = pilotflow::reminders::scan(&state)
         .await
