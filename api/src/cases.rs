@@ -9,7 +9,9 @@ use crate::history::{self, GENESIS};
 use crate::registry::StoredWorkflow;
 use crate::state::AppState;
 use crate::store::entities::{case, case_assignment, case_deadline, case_event, idempotency_key};
-use crate::store::{CasePages, CaseUpdate, DeadlineWrite, Transition, write_deadlines};
+use crate::store::{
+    CasePages, CaseUpdate, DeadlineWrite, RunningDeadline, Transition, write_deadlines,
+};
 use chrono::{DateTime, Utc};
 use pilotflow_engine::definition::Binding;
 use pilotflow_engine::{
@@ -379,37 +381,39 @@ fn event_active(m: case_event::Model) -> case_event::ActiveModel {
     }
 }
 
-/// The rows for the deadlines running on a case (all pending).
+/// The rows for the deadlines running on a case (all pending), with their first notices.
 fn deadline_rows(
     row: &case::Model,
     running: &[DeadlineInstance],
     now: DateTime<Utc>,
-) -> Result<Vec<case_deadline::Model>, ApiError> {
+) -> Result<Vec<RunningDeadline>, ApiError> {
     running
         .iter()
         .map(|d| {
             let remind_days: Vec<u32> = d.reminders.iter().map(|r| r.days_before).collect();
-            Ok(case_deadline::Model {
-                case_id: row.id.clone(),
-                name: d.name.to_string(),
-                label: d.label.clone(),
-                case_title: row.title.clone(),
-                workflow_key: row.workflow_key.clone(),
-                org_unit: row.org_unit.clone(),
-                parent_unit: row.parent_unit.clone(),
-                due: d.due,
-                status: "pending".to_owned(),
-                responsible: to_json(&d.responsible)?,
-                gates: to_json(&d.gates)?,
-                fallback_years: to_json(&d.calendar_fallback_years)?,
-                updated_at: now,
-                remind_days: to_json(&remind_days)?,
-                escalate_to: to_json(&d.escalate_to)?,
-                next_notice_at: deadline::first_notice_at(
+            Ok(RunningDeadline {
+                first_notice_at: deadline::first_notice_at(
                     d.due,
                     &remind_days,
                     !d.escalate_to.is_empty(),
                 ),
+                row: case_deadline::Model {
+                    case_id: row.id.clone(),
+                    name: d.name.to_string(),
+                    label: d.label.clone(),
+                    case_title: row.title.clone(),
+                    workflow_key: row.workflow_key.clone(),
+                    org_unit: row.org_unit.clone(),
+                    parent_unit: row.parent_unit.clone(),
+                    due: d.due,
+                    status: "pending".to_owned(),
+                    responsible: to_json(&d.responsible)?,
+                    gates: to_json(&d.gates)?,
+                    fallback_years: to_json(&d.calendar_fallback_years)?,
+                    updated_at: now,
+                    remind_days: to_json(&remind_days)?,
+                    escalate_to: to_json(&d.escalate_to)?,
+                },
             })
         })
         .collect()

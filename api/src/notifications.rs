@@ -4,6 +4,7 @@
 use crate::auth::Caller;
 use crate::cases::Page;
 use crate::error::ApiError;
+use crate::reminders::{Message, render};
 use crate::state::AppState;
 use crate::store::entities::notification;
 use chrono::{DateTime, Utc};
@@ -54,15 +55,15 @@ pub struct MarkedRead {
     pub marked: u64,
 }
 
-impl From<notification::Model> for NotificationView {
-    fn from(n: notification::Model) -> Self {
+impl NotificationView {
+    fn new(n: notification::Model, text: Message) -> Self {
         Self {
             id: n.id,
             case_id: n.case_id,
             deadline: n.deadline,
             kind: n.kind,
-            subject: n.subject,
-            body: n.body,
+            subject: text.subject,
+            body: text.text,
             due: n.due,
             created_at: n.created_at,
             read_at: n.read_at,
@@ -90,14 +91,17 @@ pub async fn list(
         None => mine,
     };
     let total = query.clone().count(db).await?;
-    let items = query
+    let rows = query
         .order_by_desc(notification::Column::Id)
         .offset(page.offset())
         .limit(page.per_page)
         .all(db)
-        .await?
+        .await?;
+    let texts = render(state, &rows).await?;
+    let items = rows
         .into_iter()
-        .map(NotificationView::from)
+        .zip(texts)
+        .map(|(n, text)| NotificationView::new(n, text))
         .collect();
     Ok(NotificationList {
         items,
@@ -199,14 +203,14 @@ pub struct MailList {
     pub total: u64,
 }
 
-impl From<notification::Model> for MailView {
-    fn from(m: notification::Model) -> Self {
+impl MailView {
+    fn new(m: notification::Model, text: Message) -> Self {
         Self {
             id: m.id,
             case_id: m.case_id,
             username: m.username,
             recipient: m.email.unwrap_or_default(),
-            subject: m.subject,
+            subject: text.subject,
             status: m.mail_status.unwrap_or_default(),
             attempts: m.attempts,
             next_attempt_at: m.next_attempt_at,
@@ -226,14 +230,17 @@ pub async fn list_mail(state: &AppState, f: OutboxFilter) -> Result<MailList, Ap
         query = query.filter(notification::Column::MailStatus.eq(status.as_str()));
     }
     let total = query.clone().count(db).await?;
-    let items = query
+    let rows = query
         .order_by_desc(notification::Column::Id)
         .offset(page.offset())
         .limit(page.per_page)
         .all(db)
-        .await?
+        .await?;
+    let texts = render(state, &rows).await?;
+    let items = rows
         .into_iter()
-        .map(MailView::from)
+        .zip(texts)
+        .map(|(m, text)| MailView::new(m, text))
         .collect();
     Ok(MailList { items, total })
 }
@@ -268,5 +275,6 @@ pub async fn retry_mail(state: &AppState, id: i64) -> Result<MailView, ApiError>
             ),
         ));
     }
-    Ok(MailView::from(row))
+    let mut text = render(state, std::slice::from_ref(&row)).await?;
+    Ok(MailView::new(row, text.remove(0)))
 }

@@ -67,7 +67,12 @@ impl Mailer {
         Ok(Some(Self { transport, from }))
     }
 
-    async fn send(&self, row: &notification::Model, link: &str) -> Result<(), SendFailure> {
+    async fn send(
+        &self,
+        row: &notification::Model,
+        text: &crate::reminders::Message,
+        link: &str,
+    ) -> Result<(), SendFailure> {
         let address = row.email.as_deref().unwrap_or_default();
         let to: Mailbox = address.parse().map_err(|e| SendFailure {
             permanent: true,
@@ -77,11 +82,11 @@ impl Mailer {
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(row.subject.clone())
+            .subject(text.subject.clone())
             .message_id(Some(format!("<{id}@pilotflow>")))
             .multipart(MultiPart::alternative_plain_html(
-                row.body.clone(),
-                crate::reminders::html_body(&row.subject, &row.body, link),
+                text.text.clone(),
+                crate::reminders::html_body(&text.subject, &text.text, link),
             ))
             .map_err(|e| SendFailure {
                 permanent: true,
@@ -181,11 +186,12 @@ pub async fn run(state: &AppState) -> Result<SendReport, ApiError> {
         if rows.is_empty() {
             break;
         }
+        let texts = crate::reminders::render(state, &rows).await?;
         let results: Vec<(notification::Model, Result<(), SendFailure>)> =
-            futures_util::stream::iter(rows)
-                .map(|row| async move {
+            futures_util::stream::iter(rows.into_iter().zip(texts))
+                .map(|(row, text)| async move {
                     let link = crate::reminders::case_link(&state.settings, &row.case_id);
-                    let result = mailer.send(&row, &link).await;
+                    let result = mailer.send(&row, &text, &link).await;
                     (row, result)
                 })
                 .buffer_unordered(IN_FLIGHT)

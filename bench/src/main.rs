@@ -104,6 +104,20 @@ pub async fn fresh_postgres(admin_url: &str) -> Result<String> {
     Ok(format!("{base}/{name}"))
 }
 
+/// Drops a database `fresh_postgres` made (its tables would otherwise linger, and autovacuum
+/// would work on them during the next run).
+pub async fn drop_postgres(admin_url: &str, url: &str) -> Result<()> {
+    use sea_orm::ConnectionTrait;
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return Ok(());
+    };
+    let admin = sea_orm::Database::connect(admin_url).await?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .await?;
+    Ok(())
+}
+
 async fn start(backend: Backend, binary: &PathBuf, postgres: &str) -> Result<Server> {
     let data = std::env::temp_dir().join(format!("pf-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&data)?;
@@ -357,14 +371,17 @@ async fn main() -> Result<()> {
                 Backend::Postgres => Some(fresh_postgres(&postgres).await?),
             };
             let report = reminders::run(reminders::Options {
-                database,
+                database: database.clone(),
                 cases,
                 due,
                 mails,
                 smtp,
             })
-            .await?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            .await;
+            if let Some(url) = &database {
+                drop_postgres(&postgres, url).await?;
+            }
+            println!("{}", serde_json::to_string_pretty(&report?)?);
         }
     }
     Ok(())

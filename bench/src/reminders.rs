@@ -9,10 +9,10 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use pilotflow::config::{Secret, Settings};
-use pilotflow::store::entities::{case_deadline, notification, org_unit};
+use pilotflow::store::entities::{case_deadline, deadline_schedule, notification, org_unit};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Statement, TransactionTrait,
+    Statement, TransactionTrait,
 };
 use serde_json::{Value, json};
 use std::time::Instant;
@@ -82,6 +82,7 @@ pub async fn run(o: Options) -> Result<Value> {
     let seeded = Instant::now();
     let json_list = |v: &[&str]| serde_json::to_string(v).unwrap_or_default();
     let mut rows = Vec::with_capacity(SEED_CHUNK);
+    let mut schedule = Vec::with_capacity(SEED_CHUNK);
     for i in 0..o.cases {
         let unit = &counties[(i % counties.len() as u64) as usize];
         // The first `due` have their 30-day reminder due within the last day; the rest
@@ -108,11 +109,21 @@ pub async fn run(o: Options) -> Result<Value> {
             updated_at: now,
             remind_days: "[30,14,7,1]".to_owned(),
             escalate_to: json_list(&["provincial_admin"]),
-            next_notice_at: Some(first_notice),
         }));
+        schedule.push(deadline_schedule::ActiveModel::from(
+            deadline_schedule::Model {
+                case_id: format!("bench-{i:08}"),
+                name: "application_cutoff".to_owned(),
+                due,
+                next_notice_at: Some(first_notice),
+            },
+        ));
         if rows.len() == SEED_CHUNK || i + 1 == o.cases {
             let txn = db.begin().await?;
             case_deadline::Entity::insert_many(std::mem::take(&mut rows))
+                .exec_without_returning(&txn)
+                .await?;
+            deadline_schedule::Entity::insert_many(std::mem::take(&mut schedule))
                 .exec_without_returning(&txn)
                 .await?;
             txn.commit().await?;
@@ -123,20 +134,15 @@ pub async fn run(o: Options) -> Result<Value> {
 
     // Finding the due deadlines: the scan's claim (first batch) and a count of all of them.
     let claim = || async {
-        case_deadline::Entity::find()
-            .filter(case_deadline::Column::Status.eq("pending"))
-            .filter(case_deadline::Column::NextNoticeAt.lte(now))
-            .order_by_asc(case_deadline::Column::NextNoticeAt)
-            .limit(500)
-            .all(&state.store.read)
-            .await?;
+        let txn = state.store.read.begin().await?;
+        pilotflow::reminders::claim(&txn, now, 500).await?;
+        txn.rollback().await?;
         Ok(())
     };
     let first_batch_ms = median_ms(claim).await?;
     let count_due = || {
-        case_deadline::Entity::find()
-            .filter(case_deadline::Column::Status.eq("pending"))
-            .filter(case_deadline::Column::NextNoticeAt.lte(now))
+        deadline_schedule::Entity::find()
+            .filter(deadline_schedule::Column::NextNoticeAt.lte(now))
             .count(&state.store.read)
     };
     let count_ms = median_ms(|| async {
@@ -201,16 +207,17 @@ pub async fn run(o: Options) -> Result<Value> {
 /// The plan of the claim query, as the database explains it.
 async fn query_plan(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> Result<String> {
     let backend = db.get_database_backend();
-    let (prefix, param) = match backend {
-        DbBackend::Postgres => ("EXPLAIN", "$1"),
-        _ => ("EXPLAIN QUERY PLAN", "?"),
+    let prefix = match backend {
+        DbBackend::Postgres => "EXPLAIN",
+        _ => "EXPLAIN QUERY PLAN",
     };
-    let sql = format!(
-        "{prefix} SELECT * FROM case_deadlines WHERE status = 'pending' AND next_notice_at <= {param} \
-         ORDER BY next_notice_at LIMIT 500"
-    );
+    let sql = format!("{prefix} {}", pilotflow::reminders::claim_sql(backend));
     let rows = db
-        .query_all_raw(Statement::from_sql_and_values(backend, sql, [now.into()]))
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [now.into(), 500i64.into()],
+        ))
         .await?;
     let mut lines = Vec::new();
     for row in rows {

