@@ -342,6 +342,26 @@ fn event_row(
             Some(to.to_string()),
             input.clone(),
         ),
+        EventKind::SheetReopened {
+            action,
+            user,
+            reason,
+            from,
+            to,
+        } => (
+            "sheet_reopened",
+            Some(action.to_string()),
+            Some(from.to_string()),
+            Some(to.to_string()),
+            json!({"expert": user, "reason": reason}),
+        ),
+        EventKind::Declined { role, reason } => (
+            "declined",
+            Some(role.to_string()),
+            None,
+            None,
+            json!({"reason": reason}),
+        ),
     };
     let hash = history::event_hash(prev_hash, case_id, seq, comment.as_deref(), &body);
     Ok(case_event::Model {

@@ -151,7 +151,15 @@ pub struct Action {
     pub guards: Vec<Guard>,
     pub set: Vec<(String, Expr)>,
     pub collect: Option<Completion>,
+    /// For a collect action of score sheets: the rubric and how sheets combine.
+    pub scoring: Option<crate::review::Scoring>,
+    /// The case's experiment areas, for matching experts in bulk assignment.
+    pub topics: Option<Expr>,
+    /// Experts per case in bulk assignment, unless the request says otherwise.
+    pub panel_size: Option<u32>,
     pub notify: Vec<RoleName>,
+    /// The input field holding a document number (文号) that only one decision may use.
+    pub document: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,6 +213,17 @@ pub struct Definition {
     pub regions: BTreeMap<RegionName, Region>,
     pub actions: Vec<Action>,
     pub deadlines: Vec<Deadline>,
+    pub listing: Option<Listing>,
+}
+
+/// A public list of the cases in some states (the programme's 名录).
+#[derive(Debug, Clone)]
+pub struct Listing {
+    pub label: String,
+    /// Listed states with the status people read, in the file's order.
+    pub states: Vec<(StateName, String)>,
+    /// Variables shown with each entry.
+    pub fields: Vec<String>,
 }
 
 impl Definition {
@@ -737,6 +756,68 @@ fn build(
             }
         });
         let input = a.input.as_ref().and_then(|p| load_schema(ck, p));
+        let scoring_spec = a.collect.as_ref().and_then(|c| c.scoring.as_ref());
+        let scoring = scoring_spec.and_then(|sc| {
+            let method = match sc.value.method.value {
+                raw::RawMethod::Mean => crate::review::Method::Mean,
+                raw::RawMethod::WeightedTotal => crate::review::Method::WeightedTotal,
+                raw::RawMethod::TrimmedMean => crate::review::Method::TrimmedMean,
+            };
+            let Some(schema) = &input else {
+                if a.input.is_none() {
+                    ck.at(
+                        sc.referenced,
+                        format!("action `{name}` scores sheets, so it needs an `input` schema (the score sheet)"),
+                    );
+                }
+                return None;
+            };
+            let rubric = crate::review::Rubric::from_schema(&schema.document)
+                .and_then(|r| r.check_for(method).map(|()| r));
+            match rubric {
+                Ok(rubric) => Some(crate::review::Scoring {
+                    method,
+                    dispersion: sc.value.dispersion.as_ref().map(|d| d.value),
+                    rubric,
+                }),
+                Err(why) => {
+                    let at = a.input.as_ref().map_or(sc.referenced, |p| p.referenced);
+                    ck.at(at, format!("score sheet of action `{name}`: {why}"));
+                    None
+                }
+            }
+        });
+        let topics = scoring_spec
+            .and_then(|sc| sc.value.topics.as_ref())
+            .and_then(|t| expression(ck, t, &variables));
+        let panel_size = scoring_spec
+            .and_then(|sc| sc.value.panel_size.as_ref())
+            .map(|p| {
+                if p.value == 0 {
+                    ck.at(p.referenced, "a panel needs at least one expert");
+                }
+                p.value
+            });
+        if let (Some(field), Some(schema)) = (&a.document, &input)
+            && schema
+                .document
+                .pointer(&format!("/properties/{}", field.value))
+                .is_none()
+        {
+            ck.at(
+                field.referenced,
+                format!(
+                    "action `{name}` takes its document number from input field `{}`, which its schema does not have",
+                    field.value
+                ),
+            );
+        }
+        if a.document.is_some() && a.input.is_none() {
+            ck.at(
+                a.name.referenced,
+                format!("action `{name}` names a document field but takes no input"),
+            );
+        }
         let mut requires_forms = Vec::new();
         for f in &a.requires_forms {
             if !raw::has_key(&raw.forms, &f.value) {
@@ -788,11 +869,15 @@ fn build(
             guards,
             set,
             collect,
+            scoring,
+            topics,
+            panel_size,
             notify: a
                 .notify
                 .iter()
                 .map(|r| RoleName::new(r.value.clone()))
                 .collect(),
+            document: a.document.as_ref().map(|d| d.value.clone()),
         });
     }
 
@@ -943,6 +1028,40 @@ fn build(
         check_graph(ck, raw, &states, &regions, &actions, main_initial.as_ref());
     }
 
+    let listing = raw.listing.as_ref().map(|l| {
+        let mut listed = Vec::new();
+        for (state, status) in raw::in_file_order(&l.value.states) {
+            if !states.contains_key(state.value.as_str()) {
+                ck.at(
+                    state.referenced,
+                    format!(
+                        "listing names unknown state `{}`{}",
+                        state.value,
+                        suggest(&state.value, states.keys().map(StateName::as_str))
+                    ),
+                );
+            }
+            listed.push((StateName::new(state.value.clone()), status.value.clone()));
+        }
+        for f in &l.value.fields {
+            if !variables.contains_key(&f.value) {
+                ck.at(
+                    f.referenced,
+                    format!(
+                        "listing shows unknown variable `{}`{}",
+                        f.value,
+                        suggest(&f.value, variables.keys())
+                    ),
+                );
+            }
+        }
+        Listing {
+            label: l.value.label.clone(),
+            states: listed,
+            fields: l.value.fields.iter().map(|f| f.value.clone()).collect(),
+        }
+    });
+
     Some(Definition {
         key: raw.key.value.clone(),
         version: version?,
@@ -961,6 +1080,7 @@ fn build(
         regions,
         actions,
         deadlines,
+        listing,
     })
 }
 

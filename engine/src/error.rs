@@ -1,7 +1,7 @@
 //! What the engine refuses, with a stable code for every kind and a message for people.
 
 use crate::forms::FieldError;
-use crate::ids::{ActionName, DeadlineName, FormName, RoleName, StateName};
+use crate::ids::{ActionName, DeadlineName, FormName, RoleName, StateName, UserId};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -51,6 +51,12 @@ pub enum EngineError {
     EvaluationFailed { message: String },
     #[error("replaying event {seq} did not give the recorded result")]
     ReplayMismatch { seq: u64 },
+    #[error("{user} has no submission to `{action}` to reopen")]
+    NothingToReopen { action: ActionName, user: UserId },
+    #[error("the review `{action}` is over; its submissions can no longer be reopened")]
+    ReviewClosed { action: ActionName },
+    #[error("this user is not assigned to the case as `{role}`")]
+    NotAssigned { role: RoleName },
 }
 
 impl EngineError {
@@ -72,6 +78,9 @@ impl EngineError {
             Self::InvalidVariable { .. } => "invalid_variable",
             Self::EvaluationFailed { .. } => "evaluation_failed",
             Self::ReplayMismatch { .. } => "replay_mismatch",
+            Self::NothingToReopen { .. } => "nothing_to_reopen",
+            Self::ReviewClosed { .. } => "review_closed",
+            Self::NotAssigned { .. } => "not_assigned",
         }
     }
 
@@ -116,6 +125,11 @@ impl EngineError {
             Self::EvaluationFailed { .. } | Self::ReplayMismatch { .. } => {
                 "系统内部错误,请联系管理员".to_owned()
             }
+            Self::NothingToReopen { user, .. } => {
+                format!("专家 {user} 尚未提交评分表,无需退回")
+            }
+            Self::ReviewClosed { .. } => "评审已结束,评分表不能再退回修改".to_owned(),
+            Self::NotAssigned { .. } => "您未被指派评审该案件".to_owned(),
         }
     }
 }

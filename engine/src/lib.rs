@@ -12,6 +12,7 @@ pub mod forms;
 pub mod ids;
 pub mod machine;
 mod raw;
+pub mod review;
 
 pub use calendar::{Calendar, CalendarYear};
 pub use deadline::DeadlineInstance;

@@ -172,6 +172,20 @@ pub enum EventKind {
         /// For collect actions: whether this submission completed the collection.
         completed: bool,
     },
+    /// One submission to a collect action taken back so its author can submit again; a
+    /// collection already complete opens again (the case returns to the review state).
+    SheetReopened {
+        action: ActionName,
+        user: UserId,
+        reason: String,
+        from: StateName,
+        to: StateName,
+    },
+    /// An assigned user (an expert) stepped down from the case, giving a reason.
+    Declined {
+        role: RoleName,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -644,6 +658,199 @@ impl<'a> Engine<'a> {
         })
     }
 
+    /// Takes back `user`'s submission to the collect action `action_name` (a score sheet
+    /// entered wrongly, say), so that user can submit again. Only those who assign the
+    /// action's role may, and only with a reason. While the collection is open the case stays
+    /// where it is; once it completed (the case moved on to the action's target and nothing
+    /// happened since), the case returns to the state it was collected in.
+    pub fn reopen(
+        &self,
+        snapshot: &CaseSnapshot,
+        actor: &Actor,
+        action_name: &str,
+        user: &UserId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, EngineError> {
+        let def = self.def;
+        let action = def
+            .actions_named(action_name)
+            .find(|a| a.collect.is_some())
+            .ok_or_else(|| EngineError::UnknownAction {
+                action: ActionName::new(action_name),
+            })?;
+        let may = action.roles.iter().any(|r| {
+            def.roles.get(r).is_some_and(|role| {
+                role.assigned_by
+                    .iter()
+                    .any(|by| self.binds(snapshot, actor, by))
+            })
+        });
+        if !may {
+            return Err(EngineError::ActionNotAllowed {
+                action: action.name.clone(),
+                role: actor.role.clone(),
+            });
+        }
+        if reason.trim().chars().count() < 2 {
+            return Err(EngineError::InvalidInput {
+                errors: vec![FieldError {
+                    pointer: "/reason".to_owned(),
+                    message: "请填写退回评分表的理由".to_owned(),
+                    message_en: "give the reason for reopening the sheet".to_owned(),
+                }],
+            });
+        }
+        let has_sheet = snapshot
+            .collected
+            .get(&action.name)
+            .is_some_and(|m| m.contains_key(user));
+        if !has_sheet {
+            return Err(EngineError::NothingToReopen {
+                action: action.name.clone(),
+                user: user.clone(),
+            });
+        }
+        let current = snapshot.current_states(def);
+        let open_in = action.from.iter().find(|s| current.contains(s)).cloned();
+        let (from, to) = match (open_in, &action.to, action.from.as_slice()) {
+            (Some(state), _, _) => (state.clone(), state),
+            // Completed: the case sits in the target it reached through this collection.
+            (None, Some(target), [review])
+                if current.contains(target) && completed_here(snapshot, target, review) =>
+            {
+                (target.clone(), review.clone())
+            }
+            _ => {
+                return Err(EngineError::ReviewClosed {
+                    action: action.name.clone(),
+                });
+            }
+        };
+        let mut next = snapshot.clone();
+        if let Some(sheets) = next.collected.get_mut(&action.name) {
+            sheets.remove(user);
+        }
+        if from != to {
+            match &action.region {
+                None => next.state = to.clone(),
+                Some(region) => {
+                    next.regions.insert(region.clone(), to.clone());
+                }
+            }
+        }
+        next.version = snapshot.version + 1;
+        let mut effects = Effects::default();
+        let before = deadline::active_deadlines(def, snapshot, self.calendar);
+        let after = deadline::active_deadlines(def, &next, self.calendar);
+        effects.deadlines_cleared = before
+            .iter()
+            .filter(|b| !after.iter().any(|a| a.name == b.name))
+            .map(|b| b.name.clone())
+            .collect();
+        effects.deadlines_set = after.into_iter().filter(|a| !before.contains(a)).collect();
+        Ok(Outcome {
+            event: Event {
+                seq: next.version,
+                at: now,
+                actor: Some(actor.clone()),
+                kind: EventKind::SheetReopened {
+                    action: action.name.clone(),
+                    user: user.clone(),
+                    reason: reason.trim().to_owned(),
+                    from,
+                    to,
+                },
+            },
+            snapshot: next,
+            effects,
+            form_errors: Vec::new(),
+        })
+    }
+
+    /// An assigned user steps down from the case (an expert citing a conflict of interest).
+    /// Not once that user has a submission in an open collection: the province reopens it
+    /// first.
+    pub fn decline(
+        &self,
+        snapshot: &CaseSnapshot,
+        actor: &Actor,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Outcome, EngineError> {
+        let role = actor.role.clone();
+        let assigned = snapshot
+            .assignments
+            .get(&role)
+            .is_some_and(|users| users.contains(&actor.user));
+        if !assigned {
+            return Err(EngineError::NotAssigned { role });
+        }
+        if reason.trim().chars().count() < 2 {
+            return Err(EngineError::InvalidInput {
+                errors: vec![FieldError {
+                    pointer: "/reason".to_owned(),
+                    message: "请说明回避的理由".to_owned(),
+                    message_en: "give the reason for stepping down".to_owned(),
+                }],
+            });
+        }
+        let current = snapshot.current_states(self.def);
+        for a in self
+            .def
+            .actions
+            .iter()
+            .filter(|a| a.collect.is_some() && a.roles.contains(&role))
+        {
+            let open = a.from.iter().any(|s| current.contains(s));
+            if open && already_collected(snapshot, a, actor) {
+                return Err(EngineError::AlreadySubmitted {
+                    action: a.name.clone(),
+                });
+            }
+        }
+        let mut next = snapshot.clone();
+        if let Some(users) = next.assignments.get_mut(&role) {
+            users.remove(&actor.user);
+        }
+        next.version = snapshot.version + 1;
+        Ok(Outcome {
+            event: Event {
+                seq: next.version,
+                at: now,
+                actor: Some(actor.clone()),
+                kind: EventKind::Declined {
+                    role,
+                    reason: reason.trim().to_owned(),
+                },
+            },
+            snapshot: next,
+            effects: Effects::default(),
+            form_errors: Vec::new(),
+        })
+    }
+
+    /// The experiment areas (or other topics) a case works on, from the collect action's
+    /// `topics` expression; empty without one, or when it gives something else than strings.
+    pub fn review_topics(
+        &self,
+        snapshot: &CaseSnapshot,
+        action: &Action,
+        now: DateTime<Utc>,
+    ) -> BTreeSet<String> {
+        let Some(e) = &action.topics else {
+            return BTreeSet::new();
+        };
+        let scope = Scope::new(self, snapshot, &Value::Null, now, std::iter::once(e));
+        match scope.eval(e).ok().and_then(|v| v.json().ok()) {
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => BTreeSet::new(),
+        }
+    }
+
     /// Rebuilds a case from its events by executing each one again.
     pub fn replay(&self, events: &[Event]) -> Result<CaseSnapshot, EngineError> {
         let mut snapshot: Option<CaseSnapshot> = None;
@@ -661,6 +868,19 @@ impl<'a> Engine<'a> {
                 }
                 (EventKind::ActionTaken { action, input, .. }, Some(s), Some(actor)) => {
                     self.fire(s, actor, action.as_str(), input, event.at)?
+                }
+                (
+                    EventKind::SheetReopened {
+                        action,
+                        user,
+                        reason,
+                        ..
+                    },
+                    Some(s),
+                    Some(actor),
+                ) => self.reopen(s, actor, action.as_str(), user, reason, event.at)?,
+                (EventKind::Declined { reason, .. }, Some(s), Some(actor)) => {
+                    self.decline(s, actor, reason, event.at)?
                 }
                 _ => return Err(mismatch()),
             };
@@ -706,6 +926,15 @@ impl<'a> Engine<'a> {
             });
         }
         out
+    }
+}
+
+/// Whether the case reached `target` from `review` and stayed: it entered `target` after it
+/// last entered `review`.
+fn completed_here(snapshot: &CaseSnapshot, target: &StateName, review: &StateName) -> bool {
+    match (snapshot.entered.get(target), snapshot.entered.get(review)) {
+        (Some(t), Some(r)) => t >= r,
+        _ => false,
     }
 }
 

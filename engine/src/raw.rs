@@ -53,6 +53,9 @@ pub struct RawDefinition {
     pub actions: Vec<Sp<RawAction>>,
     #[serde(default)]
     pub deadlines: Named<RawDeadline>,
+    /// A public list of the cases in some states (a programme's 名录).
+    #[serde(default)]
+    pub listing: Option<Sp<RawListing>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -192,6 +195,10 @@ pub struct RawAction {
     /// Roles told about this action once it is taken, beyond those who must act next.
     #[serde(default)]
     pub notify: Vec<Sp<String>>,
+    /// The input field holding the number of the document (文号) the action is issued under:
+    /// a number is used by one decision only.
+    #[serde(default)]
+    pub document: Option<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -215,6 +222,44 @@ impl OneOrMany {
 pub struct RawCollect {
     /// `all` (every assigned user) or a number (quorum).
     pub complete_when: Sp<RawCompletion>,
+    /// For score sheets: how they are scored and combined.
+    #[serde(default)]
+    pub scoring: Option<Sp<RawScoring>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScoring {
+    pub method: Sp<RawMethod>,
+    /// Points of spread between the highest and lowest sheet that flag the case.
+    #[serde(default)]
+    pub dispersion: Option<Sp<f64>>,
+    /// Expression giving the case's experiment areas (a list of strings), matched against
+    /// the experts' fields when panels are assigned in bulk.
+    #[serde(default)]
+    pub topics: Option<Sp<String>>,
+    /// Experts per case when panels are assigned in bulk, unless the request says otherwise.
+    #[serde(default)]
+    pub panel_size: Option<Sp<u32>>,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum RawMethod {
+    Mean,
+    WeightedTotal,
+    TrimmedMean,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawListing {
+    pub label: String,
+    /// The states whose cases are listed, each with the status people read.
+    pub states: Named<String>,
+    /// Variables shown with each entry.
+    #[serde(default)]
+    pub fields: Vec<Sp<String>>,
 }
 
 #[derive(Debug, Deserialize, Clone, Copy)]
