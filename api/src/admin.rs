@@ -42,6 +42,8 @@ pub struct UserView {
     pub role: Role,
     pub org_unit: String,
     pub active: bool,
+    /// Experts: the fields they are versed in (see `GET /experts` for the keys).
+    pub expertise: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,6 +57,9 @@ pub struct NewUser {
     pub password: String,
     pub role: Role,
     pub org_unit: String,
+    /// Experts: the fields they are versed in, keys of the workflows' `expertise`.
+    #[serde(default)]
+    pub expertise: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -67,6 +72,7 @@ pub struct UserPatch {
     pub org_unit: Option<String>,
     /// False stops the user signing in.
     pub active: Option<bool>,
+    pub expertise: Option<Vec<String>>,
 }
 
 fn node(tree: &UnitTree, code: &str, depth: usize) -> Option<OrgUnitNode> {
@@ -198,7 +204,33 @@ fn view(u: user::Model) -> Option<UserView> {
         email: u.email,
         org_unit: u.org_unit,
         active: u.active,
+        expertise: serde_json::from_str(&u.expertise).unwrap_or_default(),
     })
+}
+
+/// Fields of expertise must be ones a loaded workflow matches experts on.
+fn check_expertise(state: &AppState, pointer: &str, fields: &[String]) -> Result<String, ApiError> {
+    let known: Vec<&str> = state
+        .registry
+        .current_all()
+        .flat_map(|w| w.def.expertise.iter().map(|(k, _)| k.as_str()))
+        .collect();
+    for (i, f) in fields.iter().enumerate() {
+        if !known.contains(&f.as_str()) {
+            return Err(ApiError::invalid(
+                &format!("{pointer}/{i}"),
+                format!("「{f}」不是已知的专业领域,可选:{}", known.join("、")),
+                format!(
+                    "`{f}` is not a known field of expertise; known: {}",
+                    known.join(", ")
+                ),
+            ));
+        }
+    }
+    let mut unique: Vec<&String> = fields.iter().collect();
+    unique.sort();
+    unique.dedup();
+    serde_json::to_string(&unique).map_err(ApiError::internal)
 }
 
 pub async fn list_users(state: &AppState) -> Result<Vec<UserView>, ApiError> {
@@ -273,6 +305,7 @@ pub async fn create_user(state: &AppState, req: NewUser) -> Result<UserView, Api
     check_email("/email", &req.email)?;
     check_password("/password", &req.password)?;
     check_unit(state, "/org_unit", &req.org_unit)?;
+    let expertise = check_expertise(state, "/expertise", &req.expertise)?;
     let now = state.clock.now();
     let model = user::ActiveModel {
         username: Set(req.username.clone()),
@@ -283,6 +316,7 @@ pub async fn create_user(state: &AppState, req: NewUser) -> Result<UserView, Api
         org_unit: Set(req.org_unit),
         active: Set(true),
         created_at: Set(now),
+        expertise: Set(expertise),
     };
     match model.insert(&state.store.write).await {
         Ok(row) => view(row).ok_or_else(|| ApiError::internal(anyhow::anyhow!("bad role"))),
@@ -332,6 +366,9 @@ pub async fn update_user(
     }
     if let Some(a) = req.active {
         active.active = Set(a);
+    }
+    if let Some(fields) = req.expertise {
+        active.expertise = Set(check_expertise(state, "/expertise", &fields)?);
     }
     let row = active.update(&state.store.write).await?;
     state.sessions.forget_user(username);

@@ -8,7 +8,9 @@ use crate::error::ApiError;
 use crate::history::{self, GENESIS};
 use crate::registry::StoredWorkflow;
 use crate::state::AppState;
-use crate::store::entities::{case, case_assignment, case_deadline, case_event, idempotency_key};
+use crate::store::entities::{
+    case, case_assignment, case_deadline, case_event, document, idempotency_key,
+};
 use crate::store::{
     CasePages, CaseUpdate, DeadlineWrite, RunningDeadline, Transition, write_deadlines,
 };
@@ -247,10 +249,10 @@ pub enum ActionReply {
 }
 
 /// A loaded case with its definition.
-struct Loaded {
-    row: case::Model,
-    snapshot: Arc<CaseSnapshot>,
-    wf: StoredWorkflow,
+pub(crate) struct Loaded {
+    pub(crate) row: case::Model,
+    pub(crate) snapshot: Arc<CaseSnapshot>,
+    pub(crate) wf: StoredWorkflow,
 }
 
 /// Cases recently written by this process, at their current version, for the next write: an
@@ -290,15 +292,15 @@ impl CaseCache {
 pub struct CaseService<'a> {
     pub state: &'a AppState,
     /// The holiday calendar as it was when the request began.
-    calendar: Arc<pilotflow_engine::Calendar>,
+    pub(crate) calendar: Arc<pilotflow_engine::Calendar>,
 }
 
-fn parse_snapshot(row: &case::Model) -> Result<CaseSnapshot, ApiError> {
+pub(crate) fn parse_snapshot(row: &case::Model) -> Result<CaseSnapshot, ApiError> {
     serde_json::from_str(&row.snapshot)
         .map_err(|e| ApiError::internal(anyhow::Error::new(e).context(format!("case {}", row.id))))
 }
 
-fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
     serde_json::to_string(v).map_err(ApiError::internal)
 }
 
@@ -308,7 +310,7 @@ fn state_label(def: &Definition, name: &str) -> String {
         .unwrap_or_else(|| name.to_owned())
 }
 
-fn event_row(
+pub(crate) fn event_row(
     case_id: &str,
     outcome: &Outcome,
     comment: Option<String>,
@@ -402,7 +404,7 @@ fn event_active(m: case_event::Model) -> case_event::ActiveModel {
 }
 
 /// The rows for the deadlines running on a case (all pending), with their first notices.
-fn deadline_rows(
+pub(crate) fn deadline_rows(
     row: &case::Model,
     running: &[DeadlineInstance],
     now: DateTime<Utc>,
@@ -440,7 +442,7 @@ fn deadline_rows(
 }
 
 /// Whether two sets of running deadlines differ in anything stored.
-fn deadlines_changed(before: &[DeadlineInstance], after: &[DeadlineInstance]) -> bool {
+pub(crate) fn deadlines_changed(before: &[DeadlineInstance], after: &[DeadlineInstance]) -> bool {
     let same = |a: &DeadlineInstance, b: &DeadlineInstance| {
         a.name == b.name
             && a.due == b.due
@@ -470,12 +472,12 @@ impl<'a> CaseService<'a> {
         }
     }
 
-    fn engine<'d>(&'d self, def: &'d Definition) -> Engine<'d> {
+    pub(crate) fn engine<'d>(&'d self, def: &'d Definition) -> Engine<'d> {
         Engine::new(def, &self.calendar)
     }
 
     /// Loads a case the caller may see; anything else is "not found".
-    async fn load_visible(&self, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
+    pub(crate) async fn load_visible(&self, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
         let row = case::Entity::find_by_id(id.to_owned())
             .one(&self.state.store.read)
             .await?
@@ -485,7 +487,7 @@ impl<'a> CaseService<'a> {
     }
 
     /// For a write at `version`: the cached case if it is at that version, else the database's.
-    async fn load_for_write(
+    pub(crate) async fn load_for_write(
         &self,
         caller: &Caller,
         id: &str,
@@ -499,6 +501,16 @@ impl<'a> CaseService<'a> {
             .cases
             .put(loaded.row.clone(), Arc::clone(&loaded.snapshot));
         Ok(loaded)
+    }
+
+    /// A case already read and parsed, if the caller may see it.
+    pub(crate) fn load_parsed(
+        &self,
+        caller: &Caller,
+        row: case::Model,
+        snapshot: Arc<CaseSnapshot>,
+    ) -> Result<Loaded, ApiError> {
+        self.visible(caller, row, snapshot)
     }
 
     fn visible(
@@ -526,7 +538,7 @@ impl<'a> CaseService<'a> {
         Ok(Loaded { row, snapshot, wf })
     }
 
-    fn view(
+    pub(crate) fn view(
         &self,
         caller: &Caller,
         row: &case::Model,
@@ -539,7 +551,7 @@ impl<'a> CaseService<'a> {
     }
 
     /// The view, given the deadlines running on `snapshot` (when the caller has them already).
-    fn view_with(
+    pub(crate) fn view_with(
         &self,
         caller: &Caller,
         row: &case::Model,
@@ -904,7 +916,7 @@ impl<'a> CaseService<'a> {
 
     /// Writes a fired outcome if the case is still at the version it was loaded at.
     /// Returns false when another request changed it first.
-    async fn commit(
+    pub(crate) async fn commit(
         &self,
         loaded: &Loaded,
         outcome: &Outcome,
@@ -974,7 +986,12 @@ impl<'a> CaseService<'a> {
         } else {
             None
         };
-        let EventKind::Assigned { role, users } = &outcome.event.kind else {
+        let document = document_row(&loaded.wf.def, &row.id, outcome, now);
+        let extra_rows = matches!(
+            outcome.event.kind,
+            EventKind::Assigned { .. } | EventKind::Declined { .. }
+        ) || document.is_some();
+        if !extra_rows {
             let keyed = idem_row.is_some();
             return match self
                 .state
@@ -992,28 +1009,25 @@ impl<'a> CaseService<'a> {
                 Err(e) if keyed && crate::store::is_unique_violation(&e) => Ok((false, head_hash)),
                 other => Ok((other?, head_hash)),
             };
-        };
-        // A panel change also rewrites the assignment rows: a transaction of its own.
+        }
+        // Panels (the assignment rows) and numbered documents: a transaction of its own.
         let txn = self.state.store.begin_write().await?;
-        let updated = case::Entity::update_many()
-            .col_expr(case::Column::State, Expr::value(update.state))
-            .col_expr(case::Column::Snapshot, Expr::value(update.snapshot))
-            .col_expr(case::Column::Version, Expr::value(update.version))
-            .col_expr(case::Column::Round, Expr::value(update.round))
-            .col_expr(case::Column::HeadHash, Expr::value(update.head_hash))
-            .col_expr(case::Column::UpdatedAt, Expr::value(now))
-            .filter(case::Column::Id.eq(row.id.clone()))
-            .filter(case::Column::Version.eq(row.version))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
+        if let Some(doc) = document {
+            insert_document(&txn, doc).await?;
+        }
+        let written = write_in_txn(
+            &txn,
+            &row.id,
+            row.version,
+            outcome,
+            update,
+            event,
+            deadlines.as_ref(),
+        )
+        .await?;
+        if !written {
             txn.rollback().await?;
             return Ok((false, head_hash));
-        }
-        event_active(event).insert(&txn).await?;
-        write_assignments(&txn, &row.id, role.as_str(), users).await?;
-        if let Some(d) = &deadlines {
-            write_deadlines(&txn, &row.id, d).await?;
         }
         if let Some(idem_row) = idem_row {
             idempotency_key::ActiveModel::from(idem_row)
@@ -1103,6 +1117,7 @@ impl<'a> CaseService<'a> {
         let outcome =
             self.engine(def)
                 .assign(&loaded.snapshot, &actor, role.as_str(), users, now)?;
+        self.check_recusal(&loaded, &req.experts).await?;
         let running = self.engine(def).deadlines(&outcome.snapshot);
         if !self
             .commit(&loaded, &outcome, &running, None, now, None)
@@ -1120,8 +1135,17 @@ impl<'a> CaseService<'a> {
             .order_by_asc(case_event::Column::Seq)
             .all(&self.state.store.read)
             .await?;
+        // Blind review: an expert sees its own acts and the case's, never who else is on the
+        // panel or what they did (panel changes, others' sheets, declines, reopened sheets).
+        let blind = caller.role == crate::auth::Role::Expert;
         Ok(rows
             .into_iter()
+            .filter(|e| {
+                !blind
+                    || e.actor.as_deref() == Some(caller.username.as_str())
+                    || !(e.actor_role.as_deref() == Some(crate::auth::Role::Expert.as_str())
+                        || matches!(e.kind.as_str(), "assigned" | "sheet_reopened"))
+            })
             .map(|e| HistoryEntry {
                 seq: e.seq,
                 kind: e.kind,
@@ -1204,6 +1228,111 @@ pub async fn backfill_deadlines(state: &AppState) -> Result<u64, ApiError> {
     Ok(written)
 }
 
+/// Writes one case's transition inside an open transaction: the case row if it is still at
+/// `expected_version` (false otherwise, with nothing written), its event, its panel rows when
+/// the panel changed, and its deadlines when they did.
+pub(crate) async fn write_in_txn(
+    txn: &DatabaseTransaction,
+    case_id: &str,
+    expected_version: i64,
+    outcome: &Outcome,
+    update: CaseUpdate,
+    event: case_event::Model,
+    deadlines: Option<&DeadlineWrite>,
+) -> Result<bool, ApiError> {
+    let updated = case::Entity::update_many()
+        .col_expr(case::Column::State, Expr::value(update.state))
+        .col_expr(case::Column::Snapshot, Expr::value(update.snapshot))
+        .col_expr(case::Column::Version, Expr::value(update.version))
+        .col_expr(case::Column::Round, Expr::value(update.round))
+        .col_expr(case::Column::HeadHash, Expr::value(update.head_hash))
+        .col_expr(case::Column::UpdatedAt, Expr::value(update.updated_at))
+        .filter(case::Column::Id.eq(case_id))
+        .filter(case::Column::Version.eq(expected_version))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Ok(false);
+    }
+    event_active(event).insert(txn).await?;
+    let panel_role = match &outcome.event.kind {
+        EventKind::Assigned { role, .. } | EventKind::Declined { role, .. } => Some(role),
+        _ => None,
+    };
+    if let Some(role) = panel_role {
+        let users = outcome
+            .snapshot
+            .assignments
+            .get(role)
+            .cloned()
+            .unwrap_or_default();
+        write_assignments(txn, case_id, role.as_str(), &users).await?;
+    }
+    if let Some(d) = deadlines {
+        write_deadlines(txn, case_id, d).await?;
+    }
+    Ok(true)
+}
+
+/// The document row an action issued under a numbered document records, if it is one.
+pub(crate) fn document_row(
+    def: &Definition,
+    case_id: &str,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Option<document::Model> {
+    let EventKind::ActionTaken { action, input, .. } = &outcome.event.kind else {
+        return None;
+    };
+    let field = def
+        .actions_named(action.as_str())
+        .find_map(|a| a.document.as_ref())?;
+    let number = input.get(field)?.as_str()?.trim().to_owned();
+    Some(document::Model {
+        workflow_key: def.key.clone(),
+        year: document_year(&number),
+        number,
+        action: action.to_string(),
+        case_ids: json!([case_id]).to_string(),
+        issued_by: outcome
+            .event
+            .actor
+            .as_ref()
+            .map(|a| a.user.to_string())
+            .unwrap_or_default(),
+        issued_at: now,
+    })
+}
+
+/// The year in a document number's 〔〕 (吉民发〔2026〕12号 → 2026).
+pub fn document_year(number: &str) -> Option<i32> {
+    let (_, rest) = number.split_once('〔')?;
+    let (year, _) = rest.split_once('〕')?;
+    year.parse().ok()
+}
+
+/// Records a document number; one that is already used is refused, naming it.
+pub(crate) async fn insert_document(
+    txn: &DatabaseTransaction,
+    doc: document::Model,
+) -> Result<(), ApiError> {
+    let number = doc.number.clone();
+    match document::ActiveModel::from(doc).insert(txn).await {
+        Ok(_) => Ok(()),
+        Err(e) if crate::store::is_unique_violation(&e) => Err(ApiError::new(
+            "document_number_taken",
+            format!("文号「{number}」已被使用,一个文号只能用于一次决定"),
+            format!("document number `{number}` is already used by another decision"),
+        )
+        .with_errors(vec![FieldError {
+            pointer: "/input/document_number".to_owned(),
+            message: format!("文号「{number}」已被使用"),
+            message_en: format!("document number `{number}` is already used"),
+        }])),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn write_assignments(
     txn: &DatabaseTransaction,
     case_id: &str,
@@ -1227,7 +1356,7 @@ async fn write_assignments(
     Ok(())
 }
 
-fn version_conflict(current: i64) -> ApiError {
+pub(crate) fn version_conflict(current: i64) -> ApiError {
     ApiError::new(
         "version_conflict",
         "案件已被他人更新,请刷新后重试",

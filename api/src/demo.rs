@@ -29,6 +29,18 @@ pub fn demo_experts() -> Vec<(String, &'static str)> {
         .collect()
 }
 
+/// Two of the five experiment areas for the `i`-th demo expert, in turn.
+fn demo_expertise(i: usize) -> &'static str {
+    const PAIRS: [&str; 5] = [
+        r#"["governance_level","self_governance"]"#,
+        r#"["service_capacity","burden_reduction"]"#,
+        r#"["party_building","governance_level"]"#,
+        r#"["self_governance","service_capacity"]"#,
+        r#"["burden_reduction","party_building"]"#,
+    ];
+    PAIRS[i % PAIRS.len()]
+}
+
 pub fn divisions() -> Vec<org_unit::Model> {
     DIVISIONS_CSV
         .lines()
@@ -85,6 +97,7 @@ fn account(
         org_unit: Set(unit.to_owned()),
         active: Set(true),
         created_at: Set(now),
+        expertise: Set("[]".to_owned()),
     }
 }
 
@@ -134,14 +147,16 @@ pub async fn seed_demo_users(
         }
     }
     for (i, (name, unit)) in demo_experts().into_iter().enumerate() {
-        rows.push(account(
+        let mut expert = account(
             name,
             format!("评审专家{:02}", i + 1),
             Role::Expert,
             unit,
             &hash,
             now,
-        ));
+        );
+        expert.expertise = Set(demo_expertise(i).to_owned());
+        rows.push(expert);
     }
     let txn = store.begin_write().await?;
     user::Entity::insert_many(rows).exec(&txn).await?;

@@ -51,9 +51,11 @@ pub fn status_for(code: &str) -> StatusCode {
     match code {
         "malformed_request" | "invalid_query" => StatusCode::BAD_REQUEST,
         "unauthenticated" | "login_failed" => StatusCode::UNAUTHORIZED,
-        "forbidden" | "action_not_allowed" | "form_not_editable" | "assignment_not_allowed" => {
-            StatusCode::FORBIDDEN
-        }
+        "forbidden"
+        | "action_not_allowed"
+        | "form_not_editable"
+        | "assignment_not_allowed"
+        | "not_assigned" => StatusCode::FORBIDDEN,
         "not_found"
         | "case_not_found"
         | "workflow_not_found"
@@ -71,7 +73,10 @@ pub fn status_for(code: &str) -> StatusCode {
         | "action_not_available"
         | "already_submitted"
         | "already_exists"
-        | "mail_not_dead" => StatusCode::CONFLICT,
+        | "mail_not_dead"
+        | "document_number_taken"
+        | "review_closed"
+        | "nothing_to_reopen" => StatusCode::CONFLICT,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "unsupported_media_type" | "file_type_not_allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "if_match_required" => StatusCode::PRECONDITION_REQUIRED,
@@ -79,7 +84,8 @@ pub fn status_for(code: &str) -> StatusCode {
         "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
         "internal" | "evaluation_failed" | "replay_mismatch" => StatusCode::INTERNAL_SERVER_ERROR,
         // invalid_input, form_incomplete, guard_failed, deadline_passed, not_eligible,
-        // invalid_variable, validation_failed, idempotency_key_reused, no_panel
+        // invalid_variable, validation_failed, idempotency_key_reused, no_panel,
+        // recusal_required, too_few_experts, no_review
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -94,6 +100,14 @@ impl ApiError {
             extra: Map::new(),
             internal: None,
         }
+    }
+
+    pub fn message_zh(&self) -> String {
+        self.zh.clone()
+    }
+
+    pub fn message_en(&self) -> String {
+        self.en.clone()
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {

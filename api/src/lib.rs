@@ -20,6 +20,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod registry;
 pub mod reminders;
+pub mod review;
 pub mod simulate;
 pub mod startup;
 pub mod state;

@@ -214,6 +214,8 @@ pub struct Definition {
     pub actions: Vec<Action>,
     pub deadlines: Vec<Deadline>,
     pub listing: Option<Listing>,
+    /// Fields of expertise (key, label) that experts are matched on, in the file's order.
+    pub expertise: Vec<(String, String)>,
 }
 
 /// A public list of the cases in some states (the programme's 名录).
@@ -1081,6 +1083,10 @@ fn build(
         actions,
         deadlines,
         listing,
+        expertise: raw::in_file_order(&raw.expertise)
+            .into_iter()
+            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+            .collect(),
     })
 }
 

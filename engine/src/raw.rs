@@ -56,6 +56,9 @@ pub struct RawDefinition {
     /// A public list of the cases in some states (a programme's 名录).
     #[serde(default)]
     pub listing: Option<Sp<RawListing>>,
+    /// The fields experts are versed in (key → label), as `scoring.topics` names them.
+    #[serde(default)]
+    pub expertise: Named<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,6 +3,7 @@
 
 pub mod notice_routes;
 pub mod openapi;
+pub mod review_routes;
 pub mod routes;
 
 use crate::error::ApiError;

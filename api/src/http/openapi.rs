@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, built from the handlers' annotations.
 
-use super::{notice_routes, routes};
+use super::{notice_routes, review_routes, routes};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -43,6 +43,10 @@ impl Modify for BearerAuth {
         notice_routes::read_all_notifications, notice_routes::list_outbox,
         notice_routes::retry_mail, notice_routes::run_job, notice_routes::issue_feed,
         notice_routes::revoke_feed, notice_routes::calendar_feed,
+        review_routes::expert_pool, review_routes::declare_conflict, review_routes::panel,
+        review_routes::decline, review_routes::my_sheet, review_routes::save_sheet,
+        review_routes::reopen, review_routes::scores, review_routes::bulk_panels,
+        review_routes::ranking, review_routes::decide, review_routes::zones,
         routes::healthz, routes::readyz, routes::metrics,
     ),
     modifiers(&BearerAuth),
@@ -53,6 +57,7 @@ impl Modify for BearerAuth {
         (name = "cases", description = "applications and their lifecycle"),
         (name = "attachments", description = "files of a case"),
         (name = "notifications", description = "reminders in the app and the calendar feed"),
+        (name = "review", description = "expert panels, score sheets, ranking, decisions and zones"),
         (name = "operations", description = "health and metrics"),
     )
 )]

@@ -72,7 +72,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::put().to(save_form)),
         )
         .service(resource("/cases/{id}/actions/{action}").route(web::post().to(act)))
-        .service(resource("/cases/{id}/panel").route(web::put().to(set_panel)))
+        .service(
+            resource("/cases/{id}/panel")
+                .route(web::put().to(set_panel))
+                .route(web::get().to(super::review_routes::panel)),
+        )
         .service(resource("/cases/{id}/history").route(web::get().to(history)))
         .service(
             resource("/cases/{id}/attachments")
@@ -82,7 +86,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/cases/{id}/attachments/{aid}").route(web::get().to(download_attachment)),
         )
-        .configure(super::notice_routes::configure_api);
+        .configure(super::notice_routes::configure_api)
+        .configure(super::review_routes::configure_api);
     cfg.service(api)
         .service(
             resource("/calendar.ics").route(web::get().to(super::notice_routes::calendar_feed)),

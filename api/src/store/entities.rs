@@ -39,6 +39,68 @@ pub mod user {
         pub org_unit: String,
         pub active: bool,
         pub created_at: DateTimeUtc,
+        /// Experts: JSON array of the experiment areas they are versed in.
+        pub expertise: String,
+    }
+    no_relations!();
+}
+
+pub mod expert_conflict {
+    use sea_orm::entity::prelude::*;
+
+    /// An expert's declared conflict of interest with a unit: recused from its cases (and,
+    /// for a city, its districts' cases).
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "expert_conflicts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub username: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub org_unit: String,
+        pub reason: String,
+        pub declared_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod review_draft {
+    use sea_orm::entity::prelude::*;
+
+    /// An expert's unsubmitted score sheet: private to that expert, not an event.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "review_drafts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub case_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub action: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub username: String,
+        /// The sheet as JSON text.
+        pub data: String,
+        pub updated_at: DateTimeUtc,
+    }
+    no_relations!();
+}
+
+pub mod document {
+    use sea_orm::entity::prelude::*;
+
+    /// A numbered document (文号) a decision was issued under; one number, one decision.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "documents")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub workflow_key: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub number: String,
+        /// The year in the number's 〔〕, when it has one.
+        pub year: Option<i32>,
+        pub action: String,
+        /// JSON array of the case ids decided by it.
+        pub case_ids: String,
+        pub issued_by: String,
+        pub issued_at: DateTimeUtc,
     }
     no_relations!();
 }

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(Reminders),
             Box::new(NoticeTextAtRead),
             Box::new(DeadlineSchedule),
+            Box::new(ExpertReview),
         ]
     }
 }
@@ -460,6 +461,72 @@ impl MigrationTrait for DeadlineSchedule {
             Table::alter()
                 .table("case_deadlines")
                 .drop_column("next_notice_at")
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Expert review: the fields of expertise of each expert, declared conflicts of interest,
+/// private drafts of score sheets, and the numbered documents decisions were issued under.
+struct ExpertReview;
+
+impl MigrationName for ExpertReview {
+    fn name(&self) -> &str {
+        "m20261201_000007_expert_review"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for ExpertReview {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table("users")
+                .add_column(
+                    ColumnDef::new("expertise")
+                        .text()
+                        .not_null()
+                        .default("[]")
+                        .to_owned(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("expert_conflicts")
+                .col(text("username"))
+                .col(text("org_unit"))
+                .col(text("reason"))
+                .col(time("declared_at"))
+                .primary_key(Index::create().col("username").col("org_unit"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("review_drafts")
+                .col(text("case_id"))
+                .col(text("action"))
+                .col(text("username"))
+                .col(text("data"))
+                .col(time("updated_at"))
+                .primary_key(Index::create().col("case_id").col("action").col("username"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("documents")
+                .col(text("workflow_key"))
+                .col(text("number"))
+                .col(ColumnDef::new("year").integer().null())
+                .col(text("action"))
+                .col(text("case_ids"))
+                .col(text("issued_by"))
+                .col(time("issued_at"))
+                .primary_key(Index::create().col("workflow_key").col("number"))
                 .to_owned(),
         )
         .await
