@@ -1344,15 +1344,17 @@ async fn write_assignments(
         .filter(case_assignment::Column::Role.eq(role))
         .exec(txn)
         .await?;
-    for u in users {
-        case_assignment::ActiveModel {
-            case_id: Set(case_id.to_owned()),
-            role: Set(role.to_owned()),
-            username: Set(u.to_string()),
-        }
-        .insert(txn)
-        .await?;
+    if users.is_empty() {
+        return Ok(());
     }
+    // One statement for the panel (bulk assignment writes hundreds of panels at once).
+    case_assignment::Entity::insert_many(users.iter().map(|u| case_assignment::ActiveModel {
+        case_id: Set(case_id.to_owned()),
+        role: Set(role.to_owned()),
+        username: Set(u.to_string()),
+    }))
+    .exec_without_returning(txn)
+    .await?;
     Ok(())
 }
 

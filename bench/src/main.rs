@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod reminders;
+mod review;
 
 #[derive(Parser)]
 struct Cli {
@@ -40,6 +41,17 @@ enum Cmd {
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
         postgres: String,
     },
+    /// Expert review at round scale over HTTP: bulk panels, then the ranking.
+    Review {
+        #[arg(long, value_enum, default_value = "sqlite")]
+        backend: Backend,
+        #[arg(long, default_value_t = 300)]
+        cases: usize,
+        #[arg(long, default_value = "target/release/pilotflow")]
+        server: PathBuf,
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        postgres: String,
+    },
     /// W4: the reminder scan and the outbox over many open deadlines, in process.
     Reminders {
         #[arg(long, value_enum, default_value = "sqlite")]
@@ -64,6 +76,20 @@ struct Server {
     child: Child,
     base: String,
     _data: PathBuf,
+    /// The PostgreSQL database made for this server, to drop afterwards.
+    database: Option<String>,
+}
+
+impl Server {
+    /// Stops the server and drops its PostgreSQL database, if it had one.
+    async fn finish(self, admin_url: &str) -> Result<()> {
+        let database = self.database.clone();
+        drop(self);
+        if let Some(url) = database {
+            drop_postgres(admin_url, &url).await?;
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Server {
@@ -133,8 +159,12 @@ async fn start(backend: Backend, binary: &PathBuf, postgres: &str) -> Result<Ser
         .env_remove("DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if backend == Backend::Postgres {
-        cmd.env("DATABASE_URL", fresh_postgres(postgres).await?)
+    let database = match backend {
+        Backend::Postgres => Some(fresh_postgres(postgres).await?),
+        Backend::Sqlite => None,
+    };
+    if let Some(url) = &database {
+        cmd.env("DATABASE_URL", url)
             .env("PILOTFLOW_DB_POOL_SIZE", "16");
     }
     let child = cmd.spawn().with_context(|| {
@@ -147,6 +177,7 @@ async fn start(backend: Backend, binary: &PathBuf, postgres: &str) -> Result<Ser
         child,
         base: format!("http://127.0.0.1:{port}"),
         _data: data,
+        database,
     };
     let client = reqwest::Client::new();
     let started = Instant::now();
@@ -318,6 +349,7 @@ async fn http(
         _ => None,
     };
     let peak_rss_kb = proc_status(pid, "VmHWM:").unwrap_or(0);
+    server.finish(&postgres).await?;
     all.sort();
     let secs = measure.as_secs_f64();
     let tps = all.len() as f64 / secs;
@@ -356,6 +388,15 @@ async fn main() -> Result<()> {
             postgres,
         } => {
             let report = http(backend, clients, seconds, server, postgres).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+        Cmd::Review {
+            backend,
+            cases,
+            server,
+            postgres,
+        } => {
+            let report = review::run(backend, cases, server, postgres).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Cmd::Reminders {

@@ -1033,6 +1033,18 @@ fn build(
     let listing = raw.listing.as_ref().map(|l| {
         let mut listed = Vec::new();
         for (state, status) in raw::in_file_order(&l.value.states) {
+            if states
+                .get(state.value.as_str())
+                .is_some_and(|s| s.region.is_some())
+            {
+                ck.at(
+                    state.referenced,
+                    format!(
+                        "listing names `{}`, a state of a region; list states of the main lifecycle",
+                        state.value
+                    ),
+                );
+            }
             if !states.contains_key(state.value.as_str()) {
                 ck.at(
                     state.referenced,
