@@ -65,6 +65,11 @@ const DEADLINE_COLUMNS: &str = "case_id, name, label, case_title, workflow_key, 
 /// row left the schedule when it stopped running).
 const NEXT_NOTICE_ON_CONFLICT: &str = "CASE WHEN deadline_schedule.due = excluded.due \
      THEN deadline_schedule.next_notice_at ELSE excluded.next_notice_at END";
+/// `status = 'pending'` written so no index can serve it: SQLite, with no statistics, would
+/// otherwise answer `case_id = ? AND status = 'pending' AND name NOT IN (…)` from the
+/// `(status, due)` index and read every pending deadline of every case (EXPLAIN QUERY PLAN:
+/// `USING INDEX idx_case_deadlines_due (status=?)`); the primary key finds the case's few rows.
+const STILL_PENDING: &str = "(status = 'pending') = TRUE";
 /// Transitions per SQLite batch (well below SQLite's 32,766 parameters).
 const MAX_BATCH: usize = 64;
 
@@ -183,7 +188,7 @@ fn deadline_statements(
     };
     out.push(format!(
         "UPDATE case_deadlines SET status = CASE WHEN due >= {now} THEN 'met' ELSE 'missed' END, \
-         updated_at = {now} WHERE case_id = {id} AND status = 'pending' AND {applied}{running}"
+         updated_at = {now} WHERE case_id = {id} AND {STILL_PENDING} AND {applied}{running}"
     ));
     out.push(format!(
         "DELETE FROM deadline_schedule WHERE case_id = {id} AND {applied}{running}"
@@ -233,7 +238,7 @@ pub async fn write_deadlines<C: ConnectionTrait>(
         )
         .col_expr(C::UpdatedAt, Expr::value(d.now))
         .filter(C::CaseId.eq(case_id))
-        .filter(C::Status.eq("pending"))
+        .filter(Expr::cust(STILL_PENDING))
         .filter(C::Name.is_not_in(names.clone()))
         .exec(db)
         .await?;
