@@ -91,7 +91,33 @@ fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
         })
 }
 
+/// glibc gives each thread that contends for the heap an arena of its own (up to 8 per core)
+/// and keeps freed memory in them: measured under the W2 burst, 33 MB of heap held 200 MB of
+/// RSS. Two arenas and a fixed 128 KiB trim/mmap threshold hold it to about 120 MB (the
+/// same as `MALLOC_ARENA_MAX=2 MALLOC_TRIM_THRESHOLD_=131072 MALLOC_MMAP_THRESHOLD_=131072`,
+/// which a deployment may still set and override).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn limit_heap_retention() {
+    const ARENAS: libc::c_int = 2;
+    const THRESHOLD: libc::c_int = 128 * 1024;
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    // SAFETY: `mallopt` only sets allocator parameters; it is called before any other
+    // thread exists, and a refused setting leaves glibc's default in place.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, ARENAS);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, THRESHOLD);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, THRESHOLD);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_heap_retention() {}
+
 fn serve(demo: bool) -> Result<(), ExitCode> {
+    limit_heap_retention();
     let settings = settings()?;
     init_logs(settings.log_format);
     runtime()?.block_on(async move {
