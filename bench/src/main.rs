@@ -1,6 +1,6 @@
-//! `bench http`: starts the release `pilotflow` binary on SQLite or PostgreSQL with demo data,
-//! drives N closed-loop clients through real transitions (submit, then return, on each client's
-//! own case) and reports transitions per second, latency percentiles and the server's peak RSS.
+//! The load harness: `bench all` (the floor and W1–W3 against the release `pilotflow` server,
+//! see `load.rs`), `bench reminders` (W4, in process) and `bench review` (expert review at
+//! round scale). `bench/run` runs them on both backends and writes bench/results/.
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod load;
 mod reminders;
 mod review;
 
@@ -26,16 +27,26 @@ enum Backend {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Closed-loop transitions through the HTTP API.
-    Http {
+    /// One backend's run of the load harness: the floor, W1, W2, W3 and the restart.
+    All {
         #[arg(long, value_enum, default_value = "sqlite")]
         backend: Backend,
-        #[arg(long, default_value_t = 16)]
-        clients: usize,
-        /// Seconds of measurement after a short warm-up.
-        #[arg(long, default_value_t = 20)]
+        /// Seconds measured per closed-loop run (after a 2-second warm-up).
+        #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// The server binary.
+        /// W1 client counts.
+        #[arg(long, value_delimiter = ',', default_value = "1,4,16,64")]
+        clients: Vec<usize>,
+        /// W2 arrival rates per second, in steps.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "100,200,400,800,1200,1600,2400,3200"
+        )]
+        rates: Vec<u64>,
+        /// Seconds per W2 step.
+        #[arg(long, default_value_t = 4)]
+        step_seconds: u64,
         #[arg(long, default_value = "target/release/pilotflow")]
         server: PathBuf,
         #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
@@ -213,47 +224,6 @@ fn example(name: &str) -> Result<Value> {
     )?)
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    applicant: String,
-    reviewer: String,
-    case: String,
-    version: i64,
-    return_input: Value,
-}
-
-impl Client {
-    /// Submit (applicant) or return (city), alternately: each call is one transition.
-    async fn step(&mut self, n: u64) -> Result<Duration> {
-        let (token, action, input) = if n.is_multiple_of(2) {
-            (&self.applicant, "submit", Value::Null)
-        } else {
-            (&self.reviewer, "return", self.return_input.clone())
-        };
-        let t = Instant::now();
-        let res = self
-            .http
-            .post(format!(
-                "{}/api/v1/cases/{}/actions/{action}",
-                self.base, self.case
-            ))
-            .bearer_auth(token)
-            .header("If-Match", self.version.to_string())
-            .json(&json!({"input": input}))
-            .send()
-            .await?;
-        let status = res.status();
-        let body = res.bytes().await?;
-        let elapsed = t.elapsed();
-        if !status.is_success() {
-            bail!("{action}: {status} {}", String::from_utf8_lossy(&body));
-        }
-        self.version += 1;
-        Ok(elapsed)
-    }
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -262,132 +232,28 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }
 
-async fn http(
-    backend: Backend,
-    clients: usize,
-    seconds: u64,
-    binary: PathBuf,
-    postgres: String,
-) -> Result<Value> {
-    let server = start(backend, &binary, &postgres).await?;
-    let pid = server.child.id();
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()?;
-    let applicant = login(&http, &server.base, "d220102").await?;
-    let reviewer = login(&http, &server.base, "c220100").await?;
-    let forms = [
-        ("application", example("forms/application.json")?),
-        ("experiment_plan", example("forms/experiment_plan.json")?),
-    ];
-    let mut workers = Vec::new();
-    for i in 0..clients {
-        let created: Value = http
-            .post(format!("{}/api/v1/cases", server.base))
-            .bearer_auth(&applicant)
-            .json(&json!({"workflow": "pilot-zone", "title": format!("压测案件 {i}")}))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let case = created["id"].as_str().context("no case id")?.to_owned();
-        let mut version = created["version"].as_i64().context("no version")?;
-        for (form, doc) in &forms {
-            http.put(format!("{}/api/v1/cases/{case}/forms/{form}", server.base))
-                .bearer_auth(&applicant)
-                .json(doc)
-                .send()
-                .await?
-                .error_for_status()?;
-            version += 1;
-        }
-        workers.push(Client {
-            http: http.clone(),
-            base: server.base.clone(),
-            applicant: applicant.clone(),
-            reviewer: reviewer.clone(),
-            case,
-            version,
-            return_input: example("return.json")?,
-        });
-    }
-    let warmup = Duration::from_secs(2);
-    let measure = Duration::from_secs(seconds);
-    let cpu_before = std::sync::Arc::new(std::sync::Mutex::new(None::<f64>));
-    let begin = Instant::now();
-    let tasks: Vec<_> = workers
-        .into_iter()
-        .map(|mut c| {
-            tokio::spawn(async move {
-                let mut samples = Vec::new();
-                let mut n = 0u64;
-                loop {
-                    let since = begin.elapsed();
-                    if since > warmup + measure {
-                        break;
-                    }
-                    let d = c.step(n).await?;
-                    n += 1;
-                    if since >= warmup {
-                        samples.push(d);
-                    }
-                }
-                anyhow::Ok(samples)
-            })
-        })
-        .collect();
-    tokio::time::sleep(warmup).await;
-    *cpu_before.lock().map_err(|_| anyhow::anyhow!("lock"))? = cpu_seconds(pid);
-    let client_cpu_before = cpu_seconds(std::process::id());
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await??);
-    }
-    let cpu_after = cpu_seconds(pid);
-    let client_cpu = match (client_cpu_before, cpu_seconds(std::process::id())) {
-        (Some(a), Some(b)) => Some((b - a) / all.len().max(1) as f64 * 1000.0),
-        _ => None,
-    };
-    let peak_rss_kb = proc_status(pid, "VmHWM:").unwrap_or(0);
-    server.finish(&postgres).await?;
-    all.sort();
-    let secs = measure.as_secs_f64();
-    let tps = all.len() as f64 / secs;
-    let cpu = match (
-        *cpu_before.lock().map_err(|_| anyhow::anyhow!("lock"))?,
-        cpu_after,
-    ) {
-        (Some(a), Some(b)) => Some(b - a),
-        _ => None,
-    };
-    Ok(json!({
-        "workload": "http transitions (submit/return), closed loop",
-        "backend": format!("{backend:?}").to_lowercase(),
-        "clients": clients,
-        "seconds": seconds,
-        "transitions": all.len(),
-        "transitions_per_second": (tps * 10.0).round() / 10.0,
-        "p50_ms": percentile(&all, 0.50),
-        "p95_ms": percentile(&all, 0.95),
-        "p99_ms": percentile(&all, 0.99),
-        "server_cpu_seconds_per_1000": cpu.map(|c| c / all.len().max(1) as f64 * 1000.0),
-        "server_peak_rss_mb": peak_rss_kb as f64 / 1024.0,
-        "load_generator_cpu_seconds_per_1000": client_cpu,
-        "at": chrono::Utc::now().to_rfc3339(),
-    }))
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     match Cli::parse().command {
-        Cmd::Http {
+        Cmd::All {
             backend,
-            clients,
             seconds,
+            clients,
+            rates,
+            step_seconds,
             server,
             postgres,
         } => {
-            let report = http(backend, clients, seconds, server, postgres).await?;
+            let report = load::run(&load::Plan {
+                backend,
+                binary: server,
+                postgres,
+                seconds,
+                clients,
+                rates,
+                step_seconds,
+            })
+            .await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         Cmd::Review {

@@ -180,7 +180,13 @@ pub async fn run(
             ));
         }
     }
-    sign_in(&http, &base, &mut tokens, seats.iter().map(|(e, _)| e.clone())).await?;
+    sign_in(
+        &http,
+        &base,
+        &mut tokens,
+        seats.iter().map(|(e, _)| e.clone()),
+    )
+    .await?;
     // One case's sheets one after another (each changes the case's version).
     let mut by_case: HashMap<String, Vec<String>> = HashMap::new();
     for (expert, case) in seats {

@@ -1,0 +1,705 @@
+//! `bench all`: the load harness against the physical floor. For each backend it starts the
+//! release server (demo data), measures the floor, then W1 (the application path, closed
+//! loop at several client counts), W2 (an open-loop burst of create-and-submit at stepped
+//! rates, with its knee), W3 (a working day's mix), and the time from start to `/readyz` on
+//! the existing database. CPU seconds come from /proc, peak RSS from `VmHWM`.
+//!
+//! The floor is the same read-update-insert a transition makes (read the case row, update it
+//! at its version with a snapshot of the same size, insert an event of the same size), issued
+//! directly to the same database by the same number of clients: no HTTP, no engine, no JSON.
+
+use crate::{
+    Backend, cpu_seconds, drop_postgres, example, fresh_postgres, login, percentile, proc_status,
+};
+use anyhow::{Context, Result, bail};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// A release server on demo data that can be restarted on the same database.
+struct Node {
+    binary: PathBuf,
+    data: PathBuf,
+    port: u16,
+    database: Option<String>,
+    child: Option<Child>,
+}
+
+impl Node {
+    async fn new(backend: Backend, binary: &Path, postgres: &str) -> Result<Self> {
+        let data = std::env::temp_dir().join(format!("pf-load-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&data)?;
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
+        let database = match backend {
+            Backend::Postgres => Some(fresh_postgres(postgres).await?),
+            Backend::Sqlite => None,
+        };
+        let mut node = Self {
+            binary: binary.to_owned(),
+            data,
+            port,
+            database,
+            child: None,
+        };
+        node.start().await?;
+        Ok(node)
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Starts the server and waits for `/readyz`; returns how long that took.
+    async fn start(&mut self) -> Result<Duration> {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(["serve", "--demo"])
+            .env("PILOTFLOW_DATA_DIR", &self.data)
+            .env("PILOTFLOW_BIND", format!("127.0.0.1:{}", self.port))
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(url) = &self.database {
+            cmd.env("DATABASE_URL", url)
+                .env("PILOTFLOW_DB_POOL_SIZE", "16");
+        }
+        let began = Instant::now();
+        self.child = Some(cmd.spawn().with_context(|| {
+            format!("starting {} (cargo build --release)", self.binary.display())
+        })?);
+        let client = reqwest::Client::new();
+        while began.elapsed() < Duration::from_secs(30) {
+            if let Ok(r) = client.get(format!("{}/readyz", self.base())).send().await
+                && r.status().is_success()
+            {
+                return Ok(began.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        bail!("the server did not become ready")
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    async fn finish(mut self, postgres: &str) -> Result<()> {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.data);
+        if let Some(url) = self.database.take() {
+            drop_postgres(postgres, &url).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Signed-in demo users and the example documents.
+struct Kit {
+    http: reqwest::Client,
+    base: String,
+    district: String,
+    city: String,
+    admin: String,
+    experts: [String; 2],
+    forms: Vec<(&'static str, Value)>,
+    inputs: Inputs,
+}
+
+struct Inputs {
+    forward: Value,
+    start_review: Value,
+    score: Value,
+    confirm: Value,
+    ret: Value,
+}
+
+impl Kit {
+    async fn new(base: String) -> Result<Arc<Self>> {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()?;
+        Ok(Arc::new(Self {
+            district: login(&http, &base, "d220102").await?,
+            city: login(&http, &base, "c220100").await?,
+            admin: login(&http, &base, "admin").await?,
+            experts: [
+                login(&http, &base, "expert04").await?,
+                login(&http, &base, "expert10").await?,
+            ],
+            forms: vec![
+                ("application", example("forms/application.json")?),
+                ("experiment_plan", example("forms/experiment_plan.json")?),
+            ],
+            inputs: Inputs {
+                forward: example("forward.json")?,
+                start_review: example("start_review.json")?,
+                score: example("score.json")?,
+                confirm: example("confirm.json")?,
+                ret: example("return.json")?,
+            },
+            http,
+            base,
+        }))
+    }
+
+    /// Sends one request; fails on anything but success.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value> {
+        let res = req.send().await?;
+        let status = res.status();
+        let body = res.bytes().await?;
+        if !status.is_success() {
+            bail!("{status}: {}", String::from_utf8_lossy(&body));
+        }
+        Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    async fn create(&self, title: &str) -> Result<(String, i64)> {
+        let created = self
+            .send(
+                self.http
+                    .post(format!("{}/api/v1/cases", self.base))
+                    .bearer_auth(&self.district)
+                    .json(&json!({"workflow": "pilot-zone", "title": title})),
+            )
+            .await?;
+        Ok((
+            created["id"].as_str().context("no id")?.to_owned(),
+            created["version"].as_i64().context("no version")?,
+        ))
+    }
+
+    async fn save_form(&self, case: &str, form: &str, doc: &Value) -> Result<()> {
+        self.send(
+            self.http
+                .put(format!("{}/api/v1/cases/{case}/forms/{form}", self.base))
+                .bearer_auth(&self.district)
+                .json(doc),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn act(
+        &self,
+        token: &str,
+        case: &str,
+        action: &str,
+        version: i64,
+        input: &Value,
+    ) -> Result<()> {
+        self.send(
+            self.http
+                .post(format!(
+                    "{}/api/v1/cases/{case}/actions/{action}",
+                    self.base
+                ))
+                .bearer_auth(token)
+                .header("If-Match", version.to_string())
+                .json(&json!({"input": input})),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn panel(&self, case: &str) -> Result<()> {
+        self.send(
+            self.http
+                .put(format!("{}/api/v1/cases/{case}/panel", self.base))
+                .bearer_auth(&self.admin)
+                .json(&json!({"experts": ["expert04", "expert10"]})),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// Keeps a request's latency if it ended inside the measured window.
+fn window(
+    begin: Instant,
+    warmup: Duration,
+    measure: Duration,
+) -> impl Fn(&mut Vec<Duration>, Instant) + Copy {
+    move |samples, t| {
+        let e = begin.elapsed();
+        if e >= warmup && e <= warmup + measure {
+            samples.push(t.elapsed());
+        }
+    }
+}
+
+fn summary(mut all: Vec<Duration>, seconds: f64) -> Value {
+    all.sort();
+    json!({
+        "transitions": all.len(),
+        "transitions_per_second": (all.len() as f64 / seconds * 10.0).round() / 10.0,
+        "p50_ms": percentile(&all, 0.50),
+        "p95_ms": percentile(&all, 0.95),
+        "p99_ms": percentile(&all, 0.99),
+    })
+}
+
+/// A document number nobody has used yet in this run (the pattern allows 1–4 digits a year).
+fn document_number(n: u64) -> String {
+    format!("吉民发〔{}〕{}号", 2027 + n / 9_999, n % 9_999 + 1)
+}
+
+/// W1: each client drives new cases through the application path (create, both forms,
+/// submit, forward, start review, panel, two score sheets, confirm), over and over. Every
+/// step writes one event; each is timed.
+async fn lifecycle(kit: Arc<Kit>, clients: usize, seconds: u64, pid: u32) -> Result<Value> {
+    let warmup = Duration::from_secs(2);
+    let measure = Duration::from_secs(seconds);
+    let begin = Instant::now();
+    let keep = window(begin, warmup, measure);
+    let numbers = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (kit, numbers) = (Arc::clone(&kit), Arc::clone(&numbers));
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut record = |t: Instant| keep(&mut samples, t);
+            let mut n = 0u64;
+            while begin.elapsed() < warmup + measure {
+                let t = Instant::now();
+                let (case, mut v) = kit.create(&format!("W1 {c}-{n}")).await?;
+                record(t);
+                for (form, doc) in &kit.forms {
+                    let t = Instant::now();
+                    kit.save_form(&case, form, doc).await?;
+                    record(t);
+                    v += 1;
+                }
+                let i = &kit.inputs;
+                let mut confirm = i.confirm.clone();
+                confirm["document_number"] =
+                    json!(document_number(numbers.fetch_add(1, Ordering::Relaxed)));
+                let steps: [(&str, &str, &Value); 3] = [
+                    (kit.district.as_str(), "submit", &Value::Null),
+                    (kit.city.as_str(), "forward", &i.forward),
+                    (kit.admin.as_str(), "start_review", &i.start_review),
+                ];
+                for (token, action, input) in steps {
+                    let t = Instant::now();
+                    kit.act(token, &case, action, v, input).await?;
+                    record(t);
+                    v += 1;
+                }
+                let t = Instant::now();
+                kit.panel(&case).await?;
+                record(t);
+                v += 1;
+                for token in &kit.experts {
+                    let t = Instant::now();
+                    kit.act(token, &case, "score", v, &i.score).await?;
+                    record(t);
+                    v += 1;
+                }
+                let t = Instant::now();
+                kit.act(&kit.admin, &case, "confirm", v, &confirm).await?;
+                record(t);
+                n += 1;
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    tokio::time::sleep(warmup).await;
+    let cpu_before = cpu_seconds(pid);
+    let client_before = cpu_seconds(std::process::id());
+    tokio::time::sleep(measure).await;
+    let cpu_after = cpu_seconds(pid);
+    let client_after = cpu_seconds(std::process::id());
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let n = all.len().max(1) as f64;
+    let mut out = summary(all, measure.as_secs_f64());
+    out["clients"] = json!(clients);
+    out["server_cpu_seconds_per_1000"] =
+        json!(cpu_before.zip(cpu_after).map(|(a, b)| (b - a) / n * 1000.0));
+    out["load_generator_cpu_seconds_per_1000"] = json!(
+        client_before
+            .zip(client_after)
+            .map(|(a, b)| (b - a) / n * 1000.0)
+    );
+    Ok(out)
+}
+
+/// A case with both forms saved (its version), ready to submit.
+async fn drafted(kit: &Kit, title: &str) -> Result<(String, i64)> {
+    let (case, mut v) = kit.create(title).await?;
+    for (form, doc) in &kit.forms {
+        kit.save_form(&case, form, doc).await?;
+        v += 1;
+    }
+    Ok((case, v))
+}
+
+/// Arrivals of W2 sent at once, at most (sockets are finite).
+const MAX_IN_FLIGHT: usize = 512;
+
+/// W2: an open loop of districts creating and submitting applications (create, both forms,
+/// submit) at a fixed arrival rate per step. Each arrival's latency counts from when it was
+/// due to start, so a server that falls behind shows it. Stops stepping once a step fails.
+async fn burst(kit: Arc<Kit>, rates: &[u64], step_seconds: u64, pid: u32) -> Result<Value> {
+    let mut steps = Vec::new();
+    let mut peak_rss_kb = 0;
+    for &rate in rates {
+        let interval = Duration::from_secs_f64(1.0 / rate as f64);
+        let total = rate * step_seconds;
+        let start = Instant::now();
+        let errors = Arc::new(AtomicU64::new(0));
+        // Arrivals beyond this many in flight wait their turn (their wait still counts).
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
+        let mut tasks = Vec::with_capacity(total as usize);
+        for i in 0..total {
+            let due = start + interval * i as u32;
+            tokio::time::sleep_until(due.into()).await;
+            let (kit, errors) = (Arc::clone(&kit), Arc::clone(&errors));
+            let in_flight = Arc::clone(&in_flight);
+            tasks.push(tokio::spawn(async move {
+                let _permit = in_flight.acquire_owned().await;
+                let r = async {
+                    let (case, v) = drafted(&kit, &format!("W2 {rate}-{i}")).await?;
+                    kit.act(&kit.district, &case, "submit", v, &Value::Null)
+                        .await
+                }
+                .await;
+                if r.is_err() {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                }
+                due.elapsed()
+            }));
+            if i % 64 == 0 {
+                peak_rss_kb = peak_rss_kb.max(proc_status(pid, "VmRSS:").unwrap_or(0));
+            }
+        }
+        let mut latencies = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            latencies.push(t.await?);
+        }
+        latencies.sort();
+        let achieved = total as f64 / start.elapsed().as_secs_f64();
+        let errors = errors.load(Ordering::Relaxed);
+        let p99 = percentile(&latencies, 0.99);
+        steps.push(json!({
+            "rate": rate,
+            "achieved_per_second": (achieved * 10.0).round() / 10.0,
+            "submissions": total,
+            "errors": errors,
+            "p50_ms": percentile(&latencies, 0.50),
+            "p95_ms": percentile(&latencies, 0.95),
+            "p99_ms": p99,
+        }));
+        if errors > 0 || p99 > 2_000.0 {
+            break;
+        }
+    }
+    let knee = steps
+        .iter()
+        .filter(|s| s["errors"] == 0 && s["p99_ms"].as_f64().is_some_and(|p| p < 100.0))
+        .filter_map(|s| s["rate"].as_u64())
+        .max();
+    Ok(json!({
+        "steps": steps,
+        "knee_per_second": knee,
+        "server_peak_rss_mb": proc_status(pid, "VmHWM:").unwrap_or(peak_rss_kb) as f64 / 1024.0,
+    }))
+}
+
+/// W3: a working day: 70% reads (the case list and a case page), 20% actions (submit or
+/// return on the client's own case), 10% new cases.
+async fn working_day(kit: Arc<Kit>, clients: usize, seconds: u64) -> Result<Value> {
+    let warmup = Duration::from_secs(2);
+    let measure = Duration::from_secs(seconds);
+    let begin = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let kit = Arc::clone(&kit);
+        tasks.push(tokio::spawn(async move {
+            let (case, mut v) = drafted(&kit, &format!("W3 {c}")).await?;
+            let mut submitted = false;
+            let (mut reads, mut writes, mut creates) = (Vec::new(), Vec::new(), Vec::new());
+            let mut n = 0u64;
+            while begin.elapsed() < warmup + measure {
+                let roll = (n * 7 + c as u64 * 3) % 10;
+                let t = Instant::now();
+                match roll {
+                    0..=6 => {
+                        let url = if roll.is_multiple_of(2) {
+                            format!("{}/api/v1/cases?per_page=20", kit.base)
+                        } else {
+                            format!("{}/api/v1/cases/{case}", kit.base)
+                        };
+                        kit.send(kit.http.get(url).bearer_auth(&kit.district))
+                            .await?;
+                    }
+                    7 | 8 => {
+                        let (token, action, input) = if submitted {
+                            (&kit.city, "return", &kit.inputs.ret)
+                        } else {
+                            (&kit.district, "submit", &Value::Null)
+                        };
+                        kit.act(token, &case, action, v, input).await?;
+                        v += 1;
+                        submitted = !submitted;
+                    }
+                    _ => {
+                        kit.create(&format!("W3 new {c}-{n}")).await?;
+                    }
+                }
+                let e = begin.elapsed();
+                if e >= warmup && e <= warmup + measure {
+                    match roll {
+                        0..=6 => reads.push(t.elapsed()),
+                        7 | 8 => writes.push(t.elapsed()),
+                        _ => creates.push(t.elapsed()),
+                    }
+                }
+                n += 1;
+            }
+            anyhow::Ok((reads, writes, creates))
+        }));
+    }
+    let (mut reads, mut writes, mut creates) = (Vec::new(), Vec::new(), Vec::new());
+    for t in tasks {
+        let (r, w, c) = t.await??;
+        reads.extend(r);
+        writes.extend(w);
+        creates.extend(c);
+    }
+    let secs = measure.as_secs_f64();
+    let total = reads.len() + writes.len() + creates.len();
+    Ok(json!({
+        "clients": clients,
+        "requests_per_second": (total as f64 / secs * 10.0).round() / 10.0,
+        "reads": summary(reads, secs),
+        "actions": summary(writes, secs),
+        "creates": summary(creates, secs),
+    }))
+}
+
+/// The floor: the read-update-insert of a transition issued directly to the database by
+/// `clients` clients, on cases like the service's (same snapshot and event sizes).
+async fn floor(
+    backend: Backend,
+    database: Option<&str>,
+    data: &Path,
+    clients: usize,
+    seconds: u64,
+) -> Result<Value> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    let url = match database {
+        Some(u) => u.to_owned(),
+        None => format!("sqlite://{}/floor.sqlite3?mode=rwc", data.display()),
+    };
+    // The service's own connection set-up (WAL, NORMAL, one writer on SQLite).
+    let store = pilotflow::store::Store::connect(&url, clients as u32).await?;
+    store.migrate().await?;
+    let db = store.write.clone();
+    let kind = db.get_database_backend();
+    let p = |n: usize| match kind {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    // A snapshot as large as a drafted case's (both forms inside), an event as large as its.
+    let forms: Vec<Value> = vec![
+        example("forms/application.json")?,
+        example("forms/experiment_plan.json")?,
+    ];
+    let snapshot = json!({"forms": forms, "vars": {"round": 2027}}).to_string();
+    let event = json!({"input": example("forward.json")?}).to_string();
+    for c in 0..clients {
+        db.execute_raw(Statement::from_sql_and_values(
+            kind,
+            format!(
+                "INSERT INTO cases (id, workflow_key, workflow_version, title, org_unit, \
+                 parent_unit, round, state, snapshot, version, head_hash, created_by, \
+                 created_at, updated_at) VALUES ({}, 'pilot-zone', '1.0.0', 'floor', '220102', \
+                 '220100', 2027, 'draft', {}, 0, '', 'bench', {}, {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            ),
+            [
+                format!("floor-{c}").into(),
+                snapshot.clone().into(),
+                chrono::Utc::now().into(),
+                chrono::Utc::now().into(),
+            ],
+        ))
+        .await?;
+    }
+    let warmup = Duration::from_secs(1);
+    let measure = Duration::from_secs(seconds);
+    let begin = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (db, snapshot, event) = (db.clone(), snapshot.clone(), event.clone());
+        let (read, update, insert) = (
+            format!("SELECT snapshot, version FROM cases WHERE id = {}", p(1)),
+            format!(
+                "UPDATE cases SET snapshot = {}, version = {}, state = 'draft', updated_at = {} \
+                 WHERE id = {} AND version = {}",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5)
+            ),
+            format!(
+                "INSERT INTO case_events (case_id, seq, kind, action, actor, actor_role, \
+                 from_state, to_state, at, input_digest, comment, body, prev_hash, hash) \
+                 VALUES ({}, {}, 'action_taken', 'submit', 'd220102', 'applicant', 'draft', \
+                 'municipal_review', {}, '', NULL, {}, '', '')",
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            ),
+        );
+        tasks.push(tokio::spawn(async move {
+            let id = format!("floor-{c}");
+            let mut samples = Vec::new();
+            let mut version = 0i64;
+            while begin.elapsed() < warmup + measure {
+                let t = Instant::now();
+                let txn = db.begin().await?;
+                txn.query_one_raw(Statement::from_sql_and_values(
+                    kind,
+                    &read,
+                    [id.clone().into()],
+                ))
+                .await?;
+                let now = chrono::Utc::now();
+                txn.execute_raw(Statement::from_sql_and_values(
+                    kind,
+                    &update,
+                    [
+                        snapshot.clone().into(),
+                        (version + 1).into(),
+                        now.into(),
+                        id.clone().into(),
+                        version.into(),
+                    ],
+                ))
+                .await?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    kind,
+                    &insert,
+                    [
+                        id.clone().into(),
+                        (version + 1).into(),
+                        now.into(),
+                        event.clone().into(),
+                    ],
+                ))
+                .await?;
+                txn.commit().await?;
+                version += 1;
+                let e = begin.elapsed();
+                if e >= warmup && e <= warmup + measure {
+                    samples.push(t.elapsed());
+                }
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let _ = backend;
+    let mut out = summary(all, measure.as_secs_f64());
+    out["clients"] = json!(clients);
+    Ok(out)
+}
+
+pub struct Plan {
+    pub backend: Backend,
+    pub binary: PathBuf,
+    pub postgres: String,
+    pub seconds: u64,
+    pub clients: Vec<usize>,
+    pub rates: Vec<u64>,
+    pub step_seconds: u64,
+}
+
+/// One backend's run of every workload (W4, the reminders, runs by itself: bench/reminders).
+pub async fn run(plan: &Plan) -> Result<Value> {
+    let backend_name = format!("{:?}", plan.backend).to_lowercase();
+    // The floor at each W1 client count, on a database of its own.
+    let mut floors = Vec::new();
+    for &clients in &plan.clients {
+        let data = std::env::temp_dir().join(format!("pf-floor-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&data)?;
+        let database = match plan.backend {
+            Backend::Postgres => Some(fresh_postgres(&plan.postgres).await?),
+            Backend::Sqlite => None,
+        };
+        let f = floor(
+            plan.backend,
+            database.as_deref(),
+            &data,
+            clients,
+            plan.seconds,
+        )
+        .await;
+        let _ = std::fs::remove_dir_all(&data);
+        if let Some(url) = &database {
+            drop_postgres(&plan.postgres, url).await?;
+        }
+        floors.push(f?);
+    }
+    let mut w1 = Vec::new();
+    for (&clients, floor) in plan.clients.iter().zip(&floors) {
+        let node = Node::new(plan.backend, &plan.binary, &plan.postgres).await?;
+        let kit = Kit::new(node.base()).await?;
+        let mut r = lifecycle(kit, clients, plan.seconds, node.pid()).await?;
+        r["server_peak_rss_mb"] =
+            json!(proc_status(node.pid(), "VmHWM:").unwrap_or(0) as f64 / 1024.0);
+        let floor_tps = floor["transitions_per_second"].as_f64().unwrap_or(0.0);
+        r["floor_transitions_per_second"] = json!(floor_tps);
+        r["share_of_floor"] =
+            json!(r["transitions_per_second"].as_f64().unwrap_or(0.0) / floor_tps.max(1e-9));
+        node.finish(&plan.postgres).await?;
+        w1.push(r);
+    }
+    // W2 on a fresh server (its RSS is the burst's alone), then the restart on its database.
+    let mut node = Node::new(plan.backend, &plan.binary, &plan.postgres).await?;
+    let kit = Kit::new(node.base()).await?;
+    let w2 = burst(Arc::clone(&kit), &plan.rates, plan.step_seconds, node.pid()).await?;
+    let w3 = working_day(kit, 16, plan.seconds).await?;
+    node.stop();
+    let ready = node.start().await?;
+    node.finish(&plan.postgres).await?;
+    Ok(json!({
+        "backend": backend_name,
+        "at": chrono::Utc::now().to_rfc3339(),
+        "floor": floors,
+        "w1_lifecycle": w1,
+        "w2_burst": w2,
+        "w3_working_day": w3,
+        "start_to_ready_ms": ready.as_secs_f64() * 1000.0,
+    }))
+}
