@@ -845,11 +845,7 @@ pub async fn ranking(
     q: &RankingQuery,
 ) -> Result<Ranking, ApiError> {
     caller.require_admin()?;
-    let wf = state
-        .registry
-        .current(&q.workflow)
-        .cloned()
-        .ok_or_else(|| unknown_workflow(&q.workflow))?;
+    let wf = crate::workflows::find(&state.registry, &q.workflow)?.clone();
     let action_name = review_action(&wf.def, q.action.as_deref())?
         .name
         .to_string();
@@ -1012,14 +1008,6 @@ pub fn ranking_xlsx(r: &Ranking, title: &str) -> Result<Vec<u8>, ApiError> {
     book.save_to_buffer().map_err(x)
 }
 
-fn unknown_workflow(key: &str) -> ApiError {
-    ApiError::new(
-        "workflow_not_found",
-        format!("没有名为「{key}」的业务流程"),
-        format!("no workflow `{key}`"),
-    )
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkPanelRequest {
@@ -1059,11 +1047,7 @@ pub async fn bulk_panels(
     req: BulkPanelRequest,
 ) -> Result<BulkPanelReport, ApiError> {
     caller.require_admin()?;
-    let wf = state
-        .registry
-        .current(&req.workflow)
-        .cloned()
-        .ok_or_else(|| unknown_workflow(&req.workflow))?;
+    let wf = crate::workflows::find(&state.registry, &req.workflow)?.clone();
     let action = review_action(&wf.def, req.action.as_deref())?;
     let role = panel_role(&wf.def)?;
     let per_case = req
@@ -1277,11 +1261,7 @@ pub async fn decide(
     caller: &Caller,
     req: DecisionRequest,
 ) -> Result<DecisionReport, ApiError> {
-    let wf = state
-        .registry
-        .current(&req.workflow)
-        .cloned()
-        .ok_or_else(|| unknown_workflow(&req.workflow))?;
+    let wf = crate::workflows::find(&state.registry, &req.workflow)?.clone();
     let field = wf
         .def
         .actions_named(&req.action)

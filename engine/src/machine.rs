@@ -211,6 +211,23 @@ pub struct Effects {
     pub notifications: Vec<Notification>,
 }
 
+impl Effects {
+    /// The deadlines a step stopped, and those it started or moved, from the running ones
+    /// before and after it.
+    fn record_deadline_changes(
+        &mut self,
+        before: &[DeadlineInstance],
+        after: Vec<DeadlineInstance>,
+    ) {
+        self.deadlines_cleared = before
+            .iter()
+            .filter(|b| !after.iter().any(|a| a.name == b.name))
+            .map(|b| b.name.clone())
+            .collect();
+        self.deadlines_set = after.into_iter().filter(|a| !before.contains(a)).collect();
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub snapshot: CaseSnapshot,
@@ -530,13 +547,10 @@ impl<'a> Engine<'a> {
                 .notifications
                 .extend(self.required_notifications(&entered));
         }
-        let after = deadline::active_deadlines(def, &next, self.calendar);
-        effects.deadlines_cleared = before
-            .iter()
-            .filter(|b| !after.iter().any(|a| a.name == b.name))
-            .map(|b| b.name.clone())
-            .collect();
-        effects.deadlines_set = after.into_iter().filter(|a| !before.contains(a)).collect();
+        effects.record_deadline_changes(
+            &before,
+            deadline::active_deadlines(def, &next, self.calendar),
+        );
         next.version = snapshot.version + 1;
         Ok(Outcome {
             event: Event {
@@ -742,13 +756,10 @@ impl<'a> Engine<'a> {
         next.version = snapshot.version + 1;
         let mut effects = Effects::default();
         let before = deadline::active_deadlines(def, snapshot, self.calendar);
-        let after = deadline::active_deadlines(def, &next, self.calendar);
-        effects.deadlines_cleared = before
-            .iter()
-            .filter(|b| !after.iter().any(|a| a.name == b.name))
-            .map(|b| b.name.clone())
-            .collect();
-        effects.deadlines_set = after.into_iter().filter(|a| !before.contains(a)).collect();
+        effects.record_deadline_changes(
+            &before,
+            deadline::active_deadlines(def, &next, self.calendar),
+        );
         Ok(Outcome {
             event: Event {
                 seq: next.version,
