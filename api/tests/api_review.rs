@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{Backend, TestApp, backends, example, spawn_app};
+use common::{Backend, backends, example, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,42 +33,11 @@ fn sheet(points: [u32; 5]) -> Value {
     s
 }
 
-/// A case of `district` (its city reviewer `city`) in expert review with no panel yet.
-async fn awaiting_panel(app: &TestApp, district: &str, city: &str, title: &str) -> String {
-    let case = app.create_case(district, title).await;
-    let id = case["id"].as_str().unwrap().to_owned();
-    for form in ["application", "experiment_plan"] {
-        app.save_form(district, &id, form, example(&format!("forms/{form}.json")))
-            .await
-            .assert_ok();
-    }
-    app.act(district, &id, "submit", Value::Null)
-        .await
-        .assert_ok();
-    app.act(city, &id, "forward", example("forward.json"))
-        .await
-        .assert_ok();
-    app.act("admin", &id, "start_review", example("start_review.json"))
-        .await
-        .assert_ok();
-    id
-}
-
-async fn set_panel(app: &TestApp, id: &str, experts: &[&str]) -> common::Answer {
-    app.call(
-        "admin",
-        Method::PUT,
-        &format!("/api/v1/cases/{id}/panel"),
-        Some(json!({"experts": experts})),
-    )
-    .await
-}
-
 async fn recusal_is_refused_with_the_expert_and_the_reason(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.in_expert_review("南关区申报", &["expert04"]).await;
     let before = app.history_len(&id).await;
-    let refused = set_panel(&app, &id, &["expert10", "expert01"]).await;
+    let refused = app.set_panel(&id, &["expert10", "expert01"]).await;
     refused.assert_problem(422, "recusal_required");
     assert_eq!(refused.pointers(), ["/experts/1"]);
     assert_eq!(refused.body["expert"], "expert01");
@@ -110,7 +79,7 @@ async fn recusal_is_refused_with_the_expert_and_the_reason(backend: Backend) {
     )
     .await
     .assert_ok();
-    let declared = set_panel(&app, &id, &["expert10"]).await;
+    let declared = app.set_panel(&id, &["expert10"]).await;
     declared.assert_problem(422, "recusal_required");
     assert_eq!(declared.body["reason"], "declared_conflict");
     // Only the expert itself or the province may declare.
@@ -352,7 +321,10 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
     let app = spawn_app(backend).await;
     let mut ids = Vec::new();
     for (district, city) in DISTRICTS {
-        ids.push(awaiting_panel(&app, district, city, &format!("{district}申报")).await);
+        ids.push(
+            app.awaiting_panel(district, city, &format!("{district}申报"))
+                .await,
+        );
     }
     let bulk = app
         .call(
@@ -465,9 +437,9 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
         .collect();
     members.push(replacement.clone());
     let names: Vec<&str> = members.iter().map(String::as_str).collect();
-    set_panel(&app, &first_id, &names).await.assert_ok();
+    app.set_panel(&first_id, &names).await.assert_ok();
     // The declared conflict now recuses the expert from that district.
-    set_panel(&app, &first_id, &[names[0], names[1], leaving.as_str()])
+    app.set_panel(&first_id, &[names[0], names[1], leaving.as_str()])
         .await
         .assert_problem(422, "recusal_required");
 
@@ -730,10 +702,10 @@ async fn final_acceptance_titles_the_zone_for_everyone_to_see(backend: Backend) 
         .assert_ok();
     assert_eq!(app.state(&id).await, "acceptance_review");
     // The same recusal holds for the acceptance panel.
-    set_panel(&app, &id, &["expert02"])
+    app.set_panel(&id, &["expert02"])
         .await
         .assert_problem(422, "recusal_required");
-    set_panel(&app, &id, &["expert05", "expert11"])
+    app.set_panel(&id, &["expert05", "expert11"])
         .await
         .assert_ok();
     let mut low = example("acceptance_score.json");

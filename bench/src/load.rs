@@ -9,108 +9,15 @@
 //! directly to the same database by the same number of clients: no HTTP, no engine, no JSON.
 
 use crate::{
-    Backend, cpu_seconds, drop_postgres, example, fresh_postgres, login, percentile, proc_status,
+    Backend, Node, cpu_seconds, drop_postgres, example, fresh_postgres, login, percentile,
+    proc_status,
 };
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-
-/// A release server on demo data that can be restarted on the same database.
-struct Node {
-    binary: PathBuf,
-    data: PathBuf,
-    port: u16,
-    database: Option<String>,
-    child: Option<Child>,
-}
-
-impl Node {
-    async fn new(backend: Backend, binary: &Path, postgres: &str) -> Result<Self> {
-        let data = std::env::temp_dir().join(format!("pf-load-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&data)?;
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-            l.local_addr()?.port()
-        };
-        let database = match backend {
-            Backend::Postgres => Some(fresh_postgres(postgres).await?),
-            Backend::Sqlite => None,
-        };
-        let mut node = Self {
-            binary: binary.to_owned(),
-            data,
-            port,
-            database,
-            child: None,
-        };
-        node.start().await?;
-        Ok(node)
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.as_ref().map_or(0, Child::id)
-    }
-
-    /// Starts the server and waits for `/readyz`; returns how long that took.
-    async fn start(&mut self) -> Result<Duration> {
-        let mut cmd = Command::new(&self.binary);
-        cmd.args(["serve", "--demo"])
-            .env("PILOTFLOW_DATA_DIR", &self.data)
-            .env("PILOTFLOW_BIND", format!("127.0.0.1:{}", self.port))
-            .env("RUST_LOG", "warn")
-            .env_remove("DATABASE_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        if let Some(url) = &self.database {
-            cmd.env("DATABASE_URL", url)
-                .env("PILOTFLOW_DB_POOL_SIZE", "16");
-        }
-        let began = Instant::now();
-        self.child = Some(cmd.spawn().with_context(|| {
-            format!("starting {} (cargo build --release)", self.binary.display())
-        })?);
-        let client = reqwest::Client::new();
-        while began.elapsed() < Duration::from_secs(30) {
-            if let Ok(r) = client.get(format!("{}/readyz", self.base())).send().await
-                && r.status().is_success()
-            {
-                return Ok(began.elapsed());
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        bail!("the server did not become ready")
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    async fn finish(mut self, postgres: &str) -> Result<()> {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.data);
-        if let Some(url) = self.database.take() {
-            drop_postgres(postgres, &url).await?;
-        }
-        Ok(())
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// Signed-in demo users and the example documents.
 struct Kit {

@@ -5,7 +5,7 @@
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use serde_json::{Value, json};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -83,31 +83,97 @@ enum Cmd {
     },
 }
 
-struct Server {
-    child: Child,
-    base: String,
-    _data: PathBuf,
-    /// The PostgreSQL database made for this server, to drop afterwards.
+/// A release server on demo data that can be restarted on the same database.
+struct Node {
+    binary: PathBuf,
+    data: PathBuf,
+    port: u16,
     database: Option<String>,
+    child: Option<Child>,
 }
 
-impl Server {
-    /// Stops the server and drops its PostgreSQL database, if it had one.
-    async fn finish(self, admin_url: &str) -> Result<()> {
-        let database = self.database.clone();
-        drop(self);
-        if let Some(url) = database {
-            drop_postgres(admin_url, &url).await?;
+impl Node {
+    async fn new(backend: Backend, binary: &Path, postgres: &str) -> Result<Self> {
+        let data = std::env::temp_dir().join(format!("pf-load-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&data)?;
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+            l.local_addr()?.port()
+        };
+        let database = match backend {
+            Backend::Postgres => Some(fresh_postgres(postgres).await?),
+            Backend::Sqlite => None,
+        };
+        let mut node = Self {
+            binary: binary.to_owned(),
+            data,
+            port,
+            database,
+            child: None,
+        };
+        node.start().await?;
+        Ok(node)
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    /// Starts the server and waits for `/readyz`; returns how long that took.
+    async fn start(&mut self) -> Result<Duration> {
+        let mut cmd = Command::new(&self.binary);
+        cmd.args(["serve", "--demo"])
+            .env("PILOTFLOW_DATA_DIR", &self.data)
+            .env("PILOTFLOW_BIND", format!("127.0.0.1:{}", self.port))
+            .env("RUST_LOG", "warn")
+            .env_remove("DATABASE_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(url) = &self.database {
+            cmd.env("DATABASE_URL", url)
+                .env("PILOTFLOW_DB_POOL_SIZE", "16");
+        }
+        let began = Instant::now();
+        self.child = Some(cmd.spawn().with_context(|| {
+            format!("starting {} (cargo build --release)", self.binary.display())
+        })?);
+        let client = reqwest::Client::new();
+        while began.elapsed() < Duration::from_secs(30) {
+            if let Ok(r) = client.get(format!("{}/readyz", self.base())).send().await
+                && r.status().is_success()
+            {
+                return Ok(began.elapsed());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        bail!("the server did not become ready")
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    async fn finish(mut self, postgres: &str) -> Result<()> {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.data);
+        if let Some(url) = self.database.take() {
+            drop_postgres(postgres, &url).await?;
         }
         Ok(())
     }
 }
 
-impl Drop for Server {
+impl Drop for Node {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self._data);
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.data);
     }
 }
 
@@ -153,54 +219,6 @@ pub async fn drop_postgres(admin_url: &str, url: &str) -> Result<()> {
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await?;
     Ok(())
-}
-
-async fn start(backend: Backend, binary: &PathBuf, postgres: &str) -> Result<Server> {
-    let data = std::env::temp_dir().join(format!("pf-bench-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&data)?;
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?.port()
-    };
-    let mut cmd = Command::new(binary);
-    cmd.args(["serve", "--demo"])
-        .env("PILOTFLOW_DATA_DIR", &data)
-        .env("PILOTFLOW_BIND", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .env_remove("DATABASE_URL")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let database = match backend {
-        Backend::Postgres => Some(fresh_postgres(postgres).await?),
-        Backend::Sqlite => None,
-    };
-    if let Some(url) = &database {
-        cmd.env("DATABASE_URL", url)
-            .env("PILOTFLOW_DB_POOL_SIZE", "16");
-    }
-    let child = cmd.spawn().with_context(|| {
-        format!(
-            "starting {} (build it with cargo build --release)",
-            binary.display()
-        )
-    })?;
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _data: data,
-        database,
-    };
-    let client = reqwest::Client::new();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if let Ok(r) = client.get(format!("{}/readyz", server.base)).send().await
-            && r.status().is_success()
-        {
-            return Ok(server);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("the server did not become ready")
 }
 
 async fn login(client: &reqwest::Client, base: &str, user: &str) -> Result<String> {

@@ -3,7 +3,7 @@
 //! (`POST /rounds/{year}/panels`, 5 per case), and, once every expert has scored its cases,
 //! the time to rank the round (`GET /rounds/{year}/ranking`, JSON and xlsx).
 
-use crate::{Backend, example, login, start};
+use crate::{Backend, Node, example, login};
 use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -60,8 +60,8 @@ pub async fn run(
     binary: PathBuf,
     postgres: String,
 ) -> Result<Value> {
-    let server = start(backend, &binary, &postgres).await?;
-    let base = server.base.clone();
+    let server = Node::new(backend, &binary, &postgres).await?;
+    let base = server.base();
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()?;

@@ -299,29 +299,39 @@ impl TestApp {
 
     /// A case of 南关区 (220102) with both forms saved, ready to submit.
     pub async fn drafted(&self, title: &str) -> String {
-        let case = self.create_case("d220102", title).await;
+        self.drafted_by("d220102", title).await
+    }
+
+    /// A case of `district` with both forms saved, ready to submit.
+    pub async fn drafted_by(&self, district: &str, title: &str) -> String {
+        let case = self.create_case(district, title).await;
         let id = case["id"].as_str().expect("id").to_owned();
         for form in ["application", "experiment_plan"] {
             let a = self
-                .save_form("d220102", &id, form, example(&format!("forms/{form}.json")))
+                .save_form(district, &id, form, example(&format!("forms/{form}.json")))
                 .await;
             assert_eq!(a.status, StatusCode::OK, "{}", a.text);
         }
         id
     }
 
-    /// Drives a drafted case to expert review with `experts` on its panel.
-    pub async fn in_expert_review(&self, title: &str, experts: &[&str]) -> String {
-        let id = self.drafted(title).await;
-        self.act("d220102", &id, "submit", Value::Null)
+    /// A case of `district` (its city reviewer `city`) in expert review with no panel yet.
+    pub async fn awaiting_panel(&self, district: &str, city: &str, title: &str) -> String {
+        let id = self.drafted_by(district, title).await;
+        self.act(district, &id, "submit", Value::Null)
             .await
             .assert_ok();
-        self.act("c220100", &id, "forward", example("forward.json"))
+        self.act(city, &id, "forward", example("forward.json"))
             .await
             .assert_ok();
         self.act("admin", &id, "start_review", example("start_review.json"))
             .await
             .assert_ok();
+        id
+    }
+
+    /// The province sets a case's panel.
+    pub async fn set_panel(&self, id: &str, experts: &[&str]) -> Answer {
         self.call(
             "admin",
             Method::PUT,
@@ -329,7 +339,12 @@ impl TestApp {
             Some(json!({"experts": experts})),
         )
         .await
-        .assert_ok();
+    }
+
+    /// Drives a drafted case to expert review with `experts` on its panel.
+    pub async fn in_expert_review(&self, title: &str, experts: &[&str]) -> String {
+        let id = self.awaiting_panel("d220102", "c220100", title).await;
+        self.set_panel(&id, experts).await.assert_ok();
         id
     }
 
