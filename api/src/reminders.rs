@@ -517,30 +517,56 @@ async fn insert_new<C: ConnectionTrait>(
         });
     }
     // SQLite: chunks of rows with anonymous placeholders (see `set_next_notice`); the next
-    // chunk is composed and its statement built while SQLite's own thread runs the one
-    // before. Each inserted row answers whether it carries mail.
+    // chunk is composed and its statements built while SQLite's own thread runs the ones
+    // before. A chunk's rows with mail and those without go in separate statements, so the
+    // counts are rows affected: sqlx hands each returned row from SQLite's thread to this one
+    // as a message of its own (`RETURNING` made 1,000 of them a batch).
     let mut written = Written {
         notices: 0,
         mails: 0,
     };
-    let mut pending = sqlite_insert(rows);
-    while let Some(statement) = pending {
-        let (done, next) =
-            futures_util::join!(db.query_all_raw(statement), async { sqlite_insert(rows) });
-        for row in done? {
-            written.notices += 1;
-            written.mails += u64::from(row.try_get_by_index::<bool>(0)?);
-        }
+    let mut pending = sqlite_inserts(rows);
+    while !pending.is_empty() {
+        let run = async {
+            let mut done = Written {
+                notices: 0,
+                mails: 0,
+            };
+            for (statement, carries_mail) in pending {
+                let n = db.execute_raw(statement).await?.rows_affected();
+                done.notices += n;
+                if carries_mail {
+                    done.mails += n;
+                }
+            }
+            Ok::<_, DbErr>(done)
+        };
+        let (done, next) = futures_util::join!(run, async { sqlite_inserts(rows) });
+        let done = done?;
+        written.notices += done.notices;
+        written.mails += done.mails;
         pending = next;
     }
     Ok(written)
 }
 
-/// The insert of the next `INSERT_CHUNK` rows, if any are left.
-fn sqlite_insert(rows: &mut (dyn Iterator<Item = NewNotice> + Send)) -> Option<Statement> {
+/// The inserts of the next `INSERT_CHUNK` rows, if any are left: one for those that carry
+/// mail and one for those that do not (either may be absent), each marked with which it is.
+fn sqlite_inserts(rows: &mut (dyn Iterator<Item = NewNotice> + Send)) -> Vec<(Statement, bool)> {
+    let (with_mail, app_only): (Vec<_>, Vec<_>) =
+        rows.take(INSERT_CHUNK).partition(|r| r.email.is_some());
+    [(with_mail, true), (app_only, false)]
+        .into_iter()
+        .filter(|(part, _)| !part.is_empty())
+        .map(|(part, carries_mail)| (sqlite_insert(part), carries_mail))
+        .collect()
+}
+
+fn sqlite_insert(rows: Vec<NewNotice>) -> Statement {
     const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)";
-    let mut values: Vec<Value> = Vec::with_capacity(INSERT_CHUNK * 10);
-    for r in rows.take(INSERT_CHUNK) {
+    let tuples = vec![ROW; rows.len()].join(", ");
+    let mut values: Vec<Value> = Vec::with_capacity(rows.len() * 10);
+    for r in rows {
         values.extend([
             r.dedupe_key.into(),
             r.username.into(),
@@ -554,19 +580,15 @@ fn sqlite_insert(rows: &mut (dyn Iterator<Item = NewNotice> + Send)) -> Option<S
             r.next_attempt_at.into(),
         ]);
     }
-    if values.is_empty() {
-        return None;
-    }
-    let tuples = vec![ROW; values.len() / 10].join(", ");
-    Some(Statement::from_sql_and_values(
+    Statement::from_sql_and_values(
         DbBackend::Sqlite,
         format!(
             "INSERT INTO notifications (dedupe_key, username, case_id, deadline, kind, due, \
              created_at, email, mail_status, next_attempt_at, attempts) VALUES {tuples} \
-             ON CONFLICT (dedupe_key) DO NOTHING RETURNING email IS NOT NULL"
+             ON CONFLICT (dedupe_key) DO NOTHING"
         ),
         values,
-    ))
+    )
 }
 
 /// PostgreSQL: one array parameter per column, sent in binary and read by `unnest`, so the
