@@ -1,9 +1,12 @@
 //! Persistence: connections, migrations and table rows.
 
+mod checkpoint;
 pub mod entities;
 mod migration;
 mod transition;
 
+use checkpoint::WalCheckpointer;
+use std::sync::Arc;
 use transition::SqliteWriter;
 pub use transition::{CaseUpdate, DeadlineWrite, RunningDeadline, Transition, write_deadlines};
 
@@ -28,6 +31,8 @@ pub struct Store {
     pub write: DatabaseConnection,
     /// SQLite only: the group-commit writer of transitions.
     sqlite_writer: Option<SqliteWriter>,
+    /// SQLite only: copies the WAL back into the database file, off the writer's thread.
+    _checkpointer: Option<Arc<WalCheckpointer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +62,7 @@ impl Store {
                 read: db.clone(),
                 write: db,
                 sqlite_writer: None,
+                _checkpointer: None,
             })
         } else if url.starts_with("sqlite:") {
             let options = SqliteConnectOptions::from_str(url)
@@ -66,11 +72,16 @@ impl Store {
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Statement journals (a multi-row statement inside a transaction keeps one)
+                // in memory, not in a temporary file: 8% of the reminder scan's writer time
+                // was their writes.
+                .pragma("temp_store", "memory")
                 // Statement logging costs more than the statements here.
                 .log_statements(LevelFilter::Off);
+            // The writer never checkpoints; `WalCheckpointer` does.
             let write = SqlitePoolOptions::new()
                 .max_connections(1)
-                .connect_with(options.clone())
+                .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
                 .await
                 .map_err(StoreError::Connect)?;
             // Each SQLite connection is a thread of its own; more readers than cores only
@@ -78,7 +89,10 @@ impl Store {
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
             let read = SqlitePoolOptions::new()
                 .max_connections(pool_size.clamp(1, cores.max(1)))
-                .connect_with(options)
+                .connect_with(options.clone())
+                .await
+                .map_err(StoreError::Connect)?;
+            let checkpointer = WalCheckpointer::start(&options)
                 .await
                 .map_err(StoreError::Connect)?;
             let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write);
@@ -86,6 +100,7 @@ impl Store {
                 read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
                 sqlite_writer: Some(SqliteWriter::start(write.clone())),
                 write,
+                _checkpointer: Some(Arc::new(checkpointer)),
             })
         } else {
             Err(StoreError::UnsupportedUrl(url.to_owned()))
