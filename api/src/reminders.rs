@@ -483,6 +483,7 @@ pub async fn claim<C: ConnectionTrait>(
     Ok((rows, tids))
 }
 
+#[derive(Default)]
 struct Written {
     notices: u64,
     mails: u64,
@@ -521,30 +522,21 @@ async fn insert_new<C: ConnectionTrait>(
     // before. A chunk's rows with mail and those without go in separate statements, so the
     // counts are rows affected: sqlx hands each returned row from SQLite's thread to this one
     // as a message of its own (`RETURNING` made 1,000 of them a batch).
-    let mut written = Written {
-        notices: 0,
-        mails: 0,
-    };
+    let mut written = Written::default();
     let mut pending = sqlite_inserts(rows);
     while !pending.is_empty() {
         let run = async {
-            let mut done = Written {
-                notices: 0,
-                mails: 0,
-            };
             for (statement, carries_mail) in pending {
                 let n = db.execute_raw(statement).await?.rows_affected();
-                done.notices += n;
+                written.notices += n;
                 if carries_mail {
-                    done.mails += n;
+                    written.mails += n;
                 }
             }
-            Ok::<_, DbErr>(done)
+            Ok::<_, DbErr>(())
         };
         let (done, next) = futures_util::join!(run, async { sqlite_inserts(rows) });
-        let done = done?;
-        written.notices += done.notices;
-        written.mails += done.mails;
+        done?;
         pending = next;
     }
     Ok(written)

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use pilotflow::store::Store;
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -14,17 +14,7 @@ async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
     let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
         .await
         .unwrap();
-    let autocheckpoint = store
-        .write
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA wal_autocheckpoint",
-        ))
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get_by_index::<i64>(0)
-        .unwrap();
+    let autocheckpoint = integer(&store.write, "PRAGMA wal_autocheckpoint").await;
     assert_eq!(
         autocheckpoint, 0,
         "the writer must leave checkpoints to the checkpointer"
@@ -59,16 +49,16 @@ async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
     }
 
     // What was copied back is what was written.
-    let rows = store
-        .read
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT count(*) FROM filler",
-        ))
+    let rows = integer(&store.read, "SELECT count(*) FROM filler").await;
+    assert_eq!(rows, 2000);
+}
+
+/// The one integer a statement answers.
+async fn integer(db: &DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
         .await
         .unwrap()
         .unwrap()
         .try_get_by_index::<i64>(0)
-        .unwrap();
-    assert_eq!(rows, 2000);
+        .unwrap()
 }

@@ -36,7 +36,7 @@ impl WalCheckpointer {
                     _ = tick.tick() => checkpoint(&mut conn).await,
                 }
             }
-            // A last full copy, so a clean stop leaves the data in the database file.
+            // One more on a clean stop, so what was written is in the database file.
             checkpoint(&mut conn).await;
             let _ = conn.close().await;
         });
