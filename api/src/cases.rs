@@ -12,10 +12,10 @@ use crate::store::entities::{
     case, case_assignment, case_deadline, case_event, document, idempotency_key,
 };
 use crate::store::{
-    CasePages, CaseUpdate, DeadlineWrite, RunningDeadline, Transition, write_deadlines,
+    CasePages, CaseUpdate, CaseWrite, DeadlineWrite, PanelWrite, RunningDeadline, Transition,
+    WriteError, write_deadlines,
 };
 use chrono::{DateTime, Utc};
-use pilotflow_engine::definition::Binding;
 use pilotflow_engine::{
     CaseSnapshot, DeadlineInstance, Definition, Engine, EventKind, FieldError, Outcome, UserId,
     deadline,
@@ -706,17 +706,31 @@ impl<'a> CaseService<'a> {
             created_at: now,
             updated_at: now,
         };
-        let txn = self.state.store.begin_write().await?;
-        case::ActiveModel::from(row.clone()).insert(&txn).await?;
-        event_active(event).insert(&txn).await?;
         let running = self.engine(def).deadlines(&outcome.snapshot);
         let deadlines = DeadlineWrite {
             active: deadline_rows(&row, &running, now)?,
             now,
         };
-        write_deadlines(&txn, &id, &deadlines).await?;
-        txn.commit().await?;
-        Ok(self.view_with(caller, &row, &outcome.snapshot, def, now, running))
+        let view = self.view_with(caller, &row, &outcome.snapshot, def, now, running);
+        let written = self
+            .state
+            .store
+            .apply_transition(Transition {
+                case: CaseWrite::Insert(Box::new(row)),
+                event,
+                idempotency: None,
+                deadlines: Some(deadlines),
+                panel: None,
+                document: None,
+            })
+            .await
+            .map_err(ApiError::internal)?;
+        if !written {
+            return Err(ApiError::internal(anyhow::anyhow!(
+                "new case {id} was not written"
+            )));
+        }
+        Ok(view)
     }
 
     pub async fn list(&self, caller: &Caller, f: CaseFilter) -> Result<CaseList, ApiError> {
@@ -987,55 +1001,36 @@ impl<'a> CaseService<'a> {
             None
         };
         let document = document_row(&loaded.wf.def, &row.id, outcome, now);
-        let extra_rows = matches!(
-            outcome.event.kind,
-            EventKind::Assigned { .. } | EventKind::Declined { .. }
-        ) || document.is_some();
-        if !extra_rows {
-            let keyed = idem_row.is_some();
-            return match self
-                .state
-                .store
-                .apply_transition(Transition {
-                    update,
-                    event,
-                    idempotency: idem_row,
-                    deadlines,
-                })
-                .await
-            {
-                // Another request took the same idempotency key first; nothing was written.
-                // The caller looks the key up and answers from it.
-                Err(e) if keyed && crate::store::is_unique_violation(&e) => Ok((false, head_hash)),
-                other => Ok((other?, head_hash)),
-            };
+        let number = document.as_ref().map(|d| d.number.clone());
+        let written = self
+            .state
+            .store
+            .apply_transition(Transition {
+                case: CaseWrite::Update(update),
+                event,
+                idempotency: idem_row,
+                deadlines,
+                panel: panel_write(outcome),
+                document,
+            })
+            .await;
+        match written {
+            Ok(applied) => Ok((applied, head_hash)),
+            // A unique key taken first: the request's idempotency key (by the same request,
+            // sent again: the caller answers from the stored reply) or the document number.
+            Err(WriteError::UniqueViolation) => {
+                let replay = match idem {
+                    Some((caller, idem, _)) => self.replayed(caller, idem).await?.is_some(),
+                    None => false,
+                };
+                match number {
+                    Some(number) if !replay => Err(document_number_taken(&number)),
+                    _ if idem.is_some() => Ok((false, head_hash)),
+                    _ => Err(ApiError::internal(WriteError::UniqueViolation)),
+                }
+            }
+            Err(e) => Err(ApiError::internal(e)),
         }
-        // Panels (the assignment rows) and numbered documents: a transaction of its own.
-        let txn = self.state.store.begin_write().await?;
-        if let Some(doc) = document {
-            insert_document(&txn, doc).await?;
-        }
-        let written = write_in_txn(
-            &txn,
-            &row.id,
-            row.version,
-            outcome,
-            update,
-            event,
-            deadlines.as_ref(),
-        )
-        .await?;
-        if !written {
-            txn.rollback().await?;
-            return Ok((false, head_hash));
-        }
-        if let Some(idem_row) = idem_row {
-            idempotency_key::ActiveModel::from(idem_row)
-                .insert(&txn)
-                .await?;
-        }
-        txn.commit().await?;
-        Ok((true, head_hash))
     }
 
     pub async fn save_form(
@@ -1081,35 +1076,18 @@ impl<'a> CaseService<'a> {
     ) -> Result<CaseView, ApiError> {
         let loaded = self.load_visible(caller, id).await?;
         let def = &loaded.wf.def;
-        let role = def
-            .roles
-            .iter()
-            .find(|(_, r)| r.binding == Binding::Assigned)
-            .map(|(name, _)| name.clone())
-            .ok_or_else(|| {
-                ApiError::new(
-                    "no_panel",
-                    "该业务流程没有需要指派的专家角色",
-                    "this workflow has no assigned role",
-                )
-            })?;
+        let role = crate::review::panel_role(def)?;
+        let pool = crate::review::pool(self.state, role.as_str()).await?;
         let mut users = BTreeSet::new();
         for (i, name) in req.experts.iter().enumerate() {
-            let found = crate::store::entities::user::Entity::find_by_id(name.clone())
-                .one(&self.state.store.read)
-                .await?;
-            match found {
-                Some(u) if u.role == role.as_str() && u.active => {
-                    users.insert(UserId::new(name.clone()));
-                }
-                _ => {
-                    return Err(ApiError::invalid(
-                        &format!("/experts/{i}"),
-                        format!("「{name}」不是在册的评审专家"),
-                        format!("`{name}` is not an active user with the role {role}"),
-                    ));
-                }
+            if !pool.iter().any(|e| e.profile.username == *name) {
+                return Err(ApiError::invalid(
+                    &format!("/experts/{i}"),
+                    format!("「{name}」不是在册的评审专家"),
+                    format!("`{name}` is not an active user with the role {role}"),
+                ));
             }
+            users.insert(UserId::new(name.clone()));
         }
         let units = self.state.units();
         let actor = access::actor(caller, &units, &loaded.row.org_unit);
@@ -1117,7 +1095,7 @@ impl<'a> CaseService<'a> {
         let outcome =
             self.engine(def)
                 .assign(&loaded.snapshot, &actor, role.as_str(), users, now)?;
-        self.check_recusal(&loaded, &req.experts).await?;
+        self.check_recusal(&loaded, &req.experts, &pool)?;
         let running = self.engine(def).deadlines(&outcome.snapshot);
         if !self
             .commit(&loaded, &outcome, &running, None, now, None)
@@ -1255,18 +1233,8 @@ pub(crate) async fn write_in_txn(
         return Ok(false);
     }
     event_active(event).insert(txn).await?;
-    let panel_role = match &outcome.event.kind {
-        EventKind::Assigned { role, .. } | EventKind::Declined { role, .. } => Some(role),
-        _ => None,
-    };
-    if let Some(role) = panel_role {
-        let users = outcome
-            .snapshot
-            .assignments
-            .get(role)
-            .cloned()
-            .unwrap_or_default();
-        write_assignments(txn, case_id, role.as_str(), &users).await?;
+    if let Some(panel) = panel_write(outcome) {
+        write_assignments(txn, case_id, &panel).await?;
     }
     if let Some(d) = deadlines {
         write_deadlines(txn, case_id, d).await?;
@@ -1319,39 +1287,57 @@ pub(crate) async fn insert_document(
     let number = doc.number.clone();
     match document::ActiveModel::from(doc).insert(txn).await {
         Ok(_) => Ok(()),
-        Err(e) if crate::store::is_unique_violation(&e) => Err(ApiError::new(
-            "document_number_taken",
-            format!("文号「{number}」已被使用,一个文号只能用于一次决定"),
-            format!("document number `{number}` is already used by another decision"),
-        )
-        .with_errors(vec![FieldError {
-            pointer: "/input/document_number".to_owned(),
-            message: format!("文号「{number}」已被使用"),
-            message_en: format!("document number `{number}` is already used"),
-        }])),
+        Err(e) if crate::store::is_unique_violation(&e) => Err(document_number_taken(&number)),
         Err(e) => Err(e.into()),
     }
+}
+
+fn document_number_taken(number: &str) -> ApiError {
+    ApiError::new(
+        "document_number_taken",
+        format!("文号「{number}」已被使用,一个文号只能用于一次决定"),
+        format!("document number `{number}` is already used by another decision"),
+    )
+    .with_errors(vec![FieldError {
+        pointer: "/input/document_number".to_owned(),
+        message: format!("文号「{number}」已被使用"),
+        message_en: format!("document number `{number}` is already used"),
+    }])
+}
+
+/// The panel a transition leaves, when it changed one.
+fn panel_write(outcome: &Outcome) -> Option<PanelWrite> {
+    let (EventKind::Assigned { role, .. } | EventKind::Declined { role, .. }) = &outcome.event.kind
+    else {
+        return None;
+    };
+    let users = outcome.snapshot.assignments.get(role);
+    Some(PanelWrite {
+        role: role.to_string(),
+        users: users.into_iter().flatten().map(|u| u.to_string()).collect(),
+    })
 }
 
 async fn write_assignments(
     txn: &DatabaseTransaction,
     case_id: &str,
-    role: &str,
-    users: &BTreeSet<UserId>,
+    panel: &PanelWrite,
 ) -> Result<(), ApiError> {
     case_assignment::Entity::delete_many()
         .filter(case_assignment::Column::CaseId.eq(case_id))
-        .filter(case_assignment::Column::Role.eq(role))
+        .filter(case_assignment::Column::Role.eq(panel.role.as_str()))
         .exec(txn)
         .await?;
-    if users.is_empty() {
+    if panel.users.is_empty() {
         return Ok(());
     }
     // One statement for the panel (bulk assignment writes hundreds of panels at once).
-    case_assignment::Entity::insert_many(users.iter().map(|u| case_assignment::ActiveModel {
-        case_id: Set(case_id.to_owned()),
-        role: Set(role.to_owned()),
-        username: Set(u.to_string()),
+    case_assignment::Entity::insert_many(panel.users.iter().map(|u| {
+        case_assignment::ActiveModel {
+            case_id: Set(case_id.to_owned()),
+            role: Set(panel.role.clone()),
+            username: Set(u.clone()),
+        }
     }))
     .exec_without_returning(txn)
     .await?;

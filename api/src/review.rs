@@ -50,7 +50,7 @@ fn review_action<'d>(def: &'d Definition, name: Option<&str>) -> Result<&'d Acti
 }
 
 /// The workflow's assigned role (its experts).
-fn panel_role(def: &Definition) -> Result<RoleName, ApiError> {
+pub(crate) fn panel_role(def: &Definition) -> Result<RoleName, ApiError> {
     def.roles
         .iter()
         .find(|(_, r)| r.binding == Binding::Assigned)
@@ -72,19 +72,24 @@ pub struct PoolExpert {
 }
 
 /// Every active expert with the given role, with affiliations and declared conflicts.
-async fn pool(state: &AppState, role: &str) -> Result<Vec<PoolExpert>, ApiError> {
+/// Its two reads go at once: each is a hand-off to a connection's thread, and under load
+/// every hand-off waits its turn for a core.
+pub(crate) async fn pool(state: &AppState, role: &str) -> Result<Vec<PoolExpert>, ApiError> {
     let db = &state.store.read;
     let units = state.units();
+    let (declared, users) = tokio::try_join!(
+        expert_conflict::Entity::find().all(db),
+        user::Entity::find()
+            .filter(user::Column::Role.eq(role))
+            .filter(user::Column::Active.eq(true))
+            .order_by_asc(user::Column::Username)
+            .all(db),
+    )?;
     let mut conflicts: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for c in expert_conflict::Entity::find().all(db).await? {
+    for c in declared {
         conflicts.entry(c.username).or_default().insert(c.org_unit);
     }
-    Ok(user::Entity::find()
-        .filter(user::Column::Role.eq(role))
-        .filter(user::Column::Active.eq(true))
-        .order_by_asc(user::Column::Username)
-        .all(db)
-        .await?
+    Ok(users
         .into_iter()
         .map(|u| PoolExpert {
             profile: Expert {
@@ -408,18 +413,16 @@ impl CaseService<'_> {
     }
 
     /// Refuses a panel with anyone who must recuse themselves from this case.
-    pub(crate) async fn check_recusal(
+    pub(crate) fn check_recusal(
         &self,
         loaded: &Loaded,
         experts: &[String],
+        pool: &[PoolExpert],
     ) -> Result<(), ApiError> {
-        let def = &loaded.wf.def;
-        let role = panel_role(def)?;
-        let Ok(action) = review_action(def, None) else {
+        let Ok(action) = review_action(&loaded.wf.def, None) else {
             return Ok(());
         };
         let case = review_case(self, loaded, action, self.state.clock.now());
-        let pool = pool(self.state, role.as_str()).await?;
         for (i, name) in experts.iter().enumerate() {
             if let Some(e) = pool.iter().find(|e| e.profile.username == *name)
                 && let Some(why) = review::recusal(&e.profile, &case)

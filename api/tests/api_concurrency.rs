@@ -213,3 +213,58 @@ async fn two_servers_on_one_database_never_act_on_a_stale_case() {
         assert_eq!(a.history_len(&id).await, 6);
     }
 }
+
+/// Decisions sent at once, two of them under one document number: the writer commits what
+/// arrives together in one transaction, and the taken number fails only its own case.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_taken_document_number_fails_only_its_own_decision() {
+    for backend in backends() {
+        let app = spawn_app(backend).await;
+        let mut ids = Vec::new();
+        for n in 0..6 {
+            let id = app
+                .in_expert_review(&format!("文号并发 {n}"), &["expert04", "expert10"])
+                .await;
+            for expert in ["expert04", "expert10"] {
+                app.act(expert, &id, "score", example("score.json"))
+                    .await
+                    .assert_ok();
+            }
+            assert_eq!(app.state(&id).await, "decision", "{backend:?}");
+            ids.push(id);
+        }
+        let token = app.token("admin").await;
+        let mut requests = Vec::new();
+        for (n, id) in ids.iter().enumerate() {
+            let version = app.version("admin", id).await;
+            let mut input = example("confirm.json");
+            // Cases 0 and 1 share a number.
+            input["document_number"] = json!(format!("吉民发〔2027〕{}号", 40 + n.max(1)));
+            requests.push(
+                app.client
+                    .post(app.url(&format!("/api/v1/cases/{id}/actions/confirm")))
+                    .bearer_auth(&token)
+                    .header("If-Match", version.to_string())
+                    .json(&json!({"input": input})),
+            );
+        }
+        let answers =
+            futures_util::future::join_all(requests.into_iter().map(|r| app.send(r))).await;
+        let refused: Vec<usize> = (0..ids.len())
+            .filter(|&i| answers[i].status.as_u16() != 200)
+            .collect();
+        assert_eq!(refused.len(), 1, "{backend:?}: {refused:?}");
+        let loser = refused[0];
+        assert!(loser < 2, "{backend:?}: only a shared number is refused");
+        answers[loser].assert_problem(409, "document_number_taken");
+        for (i, id) in ids.iter().enumerate() {
+            let expected = if i == loser {
+                "decision"
+            } else {
+                "in_experiment"
+            };
+            assert_eq!(app.state(id).await, expected, "{backend:?}: case {i}");
+        }
+        app.assert_histories_intact().await;
+    }
+}

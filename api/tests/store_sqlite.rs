@@ -62,3 +62,122 @@ async fn integer(db: &DatabaseConnection, sql: &str) -> i64 {
         .try_get_by_index::<i64>(0)
         .unwrap()
 }
+
+/// The writer thread (rusqlite) stores timestamps as sqlx does, so a row reads the same and
+/// sorts the same whichever connection wrote it; and a case written twice at one version
+/// changes once.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_writer_thread_stores_rows_as_sqlx_does() {
+    use chrono::{TimeZone, Utc};
+    use pilotflow::store::entities::{case, case_event};
+    use pilotflow::store::{CaseUpdate, CaseWrite, Transition};
+    use sea_orm::EntityTrait;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pilotflow.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    let at = Utc.with_ymd_and_hms(2027, 9, 30, 15, 59, 59).unwrap()
+        + chrono::Duration::microseconds(123_456);
+    let row = case::Model {
+        id: "c1".to_owned(),
+        workflow_key: "pilot-zone".to_owned(),
+        workflow_version: "1.0.0".to_owned(),
+        title: "南关区申报".to_owned(),
+        org_unit: "220102".to_owned(),
+        parent_unit: Some("220100".to_owned()),
+        round: None,
+        state: "draft".to_owned(),
+        snapshot: "{}".to_owned(),
+        version: 1,
+        head_hash: "h1".to_owned(),
+        created_by: "d220102".to_owned(),
+        created_at: at,
+        updated_at: at,
+    };
+    let event = |seq: i64, hash: &str| case_event::Model {
+        case_id: "c1".to_owned(),
+        seq,
+        kind: "started".to_owned(),
+        action: None,
+        actor: Some("d220102".to_owned()),
+        actor_role: None,
+        from_state: None,
+        to_state: None,
+        at,
+        input_digest: "d".to_owned(),
+        comment: None,
+        body: "{}".to_owned(),
+        prev_hash: String::new(),
+        hash: hash.to_owned(),
+    };
+    let transition = |case, seq, hash| Transition {
+        case,
+        event: event(seq, hash),
+        idempotency: None,
+        deadlines: None,
+        panel: None,
+        document: None,
+    };
+    assert!(
+        store
+            .apply_transition(transition(
+                CaseWrite::Insert(Box::new(row.clone())),
+                1,
+                "h1"
+            ))
+            .await
+            .unwrap()
+    );
+    let read = case::Entity::find_by_id("c1")
+        .one(&store.read)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read, row);
+    // The stored text is the text sqlx makes of the same instant.
+    let texts = store
+        .read
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT created_at, CAST($1 AS TEXT) FROM cases WHERE id = 'c1'",
+            [at.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let stored: String = texts.try_get_by_index(0).unwrap();
+    let by_sqlx: String = texts.try_get_by_index(1).unwrap();
+    assert_eq!(stored, by_sqlx);
+
+    let update = || CaseUpdate {
+        id: "c1".to_owned(),
+        expected_version: 1,
+        state: "submitted".to_owned(),
+        snapshot: "{}".to_owned(),
+        version: 2,
+        round: Some(2027),
+        head_hash: "h2".to_owned(),
+        updated_at: at,
+    };
+    let (first, second) = tokio::join!(
+        store.apply_transition(transition(CaseWrite::Update(update()), 2, "h2")),
+        store.apply_transition(transition(CaseWrite::Update(update()), 2, "h2")),
+    );
+    assert_eq!(
+        [first.unwrap(), second.unwrap()]
+            .iter()
+            .filter(|a| **a)
+            .count(),
+        1,
+        "one of two writes at one version applies"
+    );
+    let events = integer(
+        &store.read,
+        "SELECT count(*) FROM case_events WHERE case_id = 'c1'",
+    )
+    .await;
+    assert_eq!(events, 2);
+}

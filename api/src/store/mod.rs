@@ -3,12 +3,16 @@
 mod checkpoint;
 pub mod entities;
 mod migration;
+mod sqlite_writer;
 mod transition;
 
 use checkpoint::WalCheckpointer;
+use sqlite_writer::SqliteWriter;
+pub use sqlite_writer::WriteError;
 use std::sync::Arc;
-use transition::SqliteWriter;
-pub use transition::{CaseUpdate, DeadlineWrite, RunningDeadline, Transition, write_deadlines};
+pub use transition::{
+    CaseUpdate, CaseWrite, DeadlineWrite, PanelWrite, RunningDeadline, Transition, write_deadlines,
+};
 
 use sea_orm::sqlx::ConnectOptions as _;
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -29,7 +33,7 @@ pub use migration::Migrator;
 pub struct Store {
     pub read: DatabaseConnection,
     pub write: DatabaseConnection,
-    /// SQLite only: the group-commit writer of transitions.
+    /// SQLite only: the group-commit writer of transitions, a thread of its own.
     sqlite_writer: Option<SqliteWriter>,
     /// SQLite only: copies the WAL back into the database file, off the writer's thread.
     _checkpointer: Option<Arc<WalCheckpointer>>,
@@ -43,6 +47,8 @@ pub enum StoreError {
     Connect(#[source] sea_orm::sqlx::Error),
     #[error("cannot migrate the database")]
     Migrate(#[source] DbErr),
+    #[error("cannot start the SQLite writer")]
+    Writer(#[source] rusqlite::Error),
 }
 
 impl Store {
@@ -95,11 +101,12 @@ impl Store {
             let checkpointer = WalCheckpointer::start(&options)
                 .await
                 .map_err(StoreError::Connect)?;
-            let write = SqlxSqliteConnector::from_sqlx_sqlite_pool(write);
+            // After the sqlx connections, which create the file and put it in WAL mode.
+            let writer = SqliteWriter::start(options.get_filename()).map_err(StoreError::Writer)?;
             Ok(Self {
                 read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
-                sqlite_writer: Some(SqliteWriter::start(write.clone())),
-                write,
+                sqlite_writer: Some(writer),
+                write: SqlxSqliteConnector::from_sqlx_sqlite_pool(write),
                 _checkpointer: Some(Arc::new(checkpointer)),
             })
         } else {
@@ -114,10 +121,12 @@ impl Store {
     }
 
     /// Writes a transition if its case is still at the expected version; returns whether it was.
-    pub async fn apply_transition(&self, t: Transition) -> Result<bool, DbErr> {
+    pub async fn apply_transition(&self, t: Transition) -> Result<bool, WriteError> {
         match &self.sqlite_writer {
             Some(writer) => writer.write(t).await,
-            None => transition::write_postgres(&self.write, &t).await,
+            None => transition::write_postgres(&self.write, &t)
+                .await
+                .map_err(WriteError::from_postgres),
         }
     }
 

@@ -1,19 +1,19 @@
-//! Writing transitions: each is the case's new state, its chained event, for a keyed request
-//! the idempotency record, and, when they changed, the case's deadlines. The case row only
-//! changes if it is still at the version it was read at; everything else is only written if
-//! it did.
+//! Writing transitions: each is the case's new state (or, for a new case, its row), its
+//! chained event, for a keyed request the idempotency record, and, when they changed, the
+//! case's deadlines, its panel and the numbered document it was decided under. The case row
+//! only changes if it is still at the version it was read at; everything else is only written
+//! if it did.
 //!
-//! Every statement is a hand-off to a connection thread (SQLite) or a round trip (PostgreSQL),
-//! and SQLite has one writer, so:
+//! Every statement is a round trip (PostgreSQL) and SQLite has one writer, so:
 //! - PostgreSQL: one statement per transition (data-modifying CTEs);
-//! - SQLite: a writer task commits the transitions waiting at that moment together, in one
-//!   multi-statement call and one transaction (group commit). If that call fails, each
-//!   transition of the batch is retried alone, so one bad transition fails only itself.
+//! - SQLite: a thread of our own commits the transitions waiting at that moment together, in
+//!   one transaction (group commit; see `sqlite_writer`).
 
-use super::entities::{case_deadline, case_event, deadline_schedule, idempotency_key};
+use super::entities::{
+    case, case_deadline, case_event, deadline_schedule, document, idempotency_key,
+};
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
-use tokio::sync::{mpsc, oneshot};
 
 /// The new state of a case row.
 #[derive(Debug, Clone)]
@@ -44,19 +44,52 @@ pub struct RunningDeadline {
     pub first_notice_at: Option<DateTime<Utc>>,
 }
 
+/// How a transition writes its case row.
+#[derive(Debug, Clone)]
+pub enum CaseWrite {
+    /// A new case.
+    Insert(Box<case::Model>),
+    /// An existing case, only if it is still at the expected version.
+    Update(CaseUpdate),
+}
+
+impl CaseWrite {
+    fn case_id(&self) -> &str {
+        match self {
+            CaseWrite::Insert(row) => &row.id,
+            CaseWrite::Update(u) => &u.id,
+        }
+    }
+}
+
+/// A role's panel after a transition that changed it.
+#[derive(Debug, Clone)]
+pub struct PanelWrite {
+    pub role: String,
+    pub users: Vec<String>,
+}
+
 /// One transition to write.
 #[derive(Debug, Clone)]
 pub struct Transition {
-    pub update: CaseUpdate,
+    pub case: CaseWrite,
     pub event: case_event::Model,
     pub idempotency: Option<idempotency_key::Model>,
     /// `None` when the running deadlines did not change.
     pub deadlines: Option<DeadlineWrite>,
+    /// `None` when the panel did not change.
+    pub panel: Option<PanelWrite>,
+    /// The numbered document the action was issued under. A number already used fails the
+    /// whole transition with a unique-key violation.
+    pub document: Option<document::Model>,
 }
 
 const EVENT_COLUMNS: &str = "case_id, seq, kind, action, actor, actor_role, from_state, \
      to_state, at, input_digest, comment, body, prev_hash, hash";
 const IDEMPOTENCY_COLUMNS: &str = "username, key, request_hash, status, response, created_at";
+const CASE_COLUMNS: &str = "id, workflow_key, workflow_version, title, org_unit, parent_unit, \
+     round, state, snapshot, version, head_hash, created_by, created_at, updated_at";
+const DOCUMENT_COLUMNS: &str = "workflow_key, number, year, action, case_ids, issued_by, issued_at";
 const DEADLINE_COLUMNS: &str = "case_id, name, label, case_title, workflow_key, org_unit, \
      parent_unit, due, status, responsible, gates, fallback_years, updated_at, remind_days, \
      escalate_to";
@@ -70,8 +103,6 @@ const NEXT_NOTICE_ON_CONFLICT: &str = "CASE WHEN deadline_schedule.due = exclude
 /// `(status, due)` index and read every pending deadline of every case (EXPLAIN QUERY PLAN:
 /// `USING INDEX idx_case_deadlines_due (status=?)`); the primary key finds the case's few rows.
 const STILL_PENDING: &str = "(status = 'pending') = TRUE";
-/// Transitions per SQLite batch (well below SQLite's 32,766 parameters).
-const MAX_BATCH: usize = 64;
 
 /// SQL text with numbered parameters.
 #[derive(Default)]
@@ -91,10 +122,6 @@ impl Sql {
             .map(|v| self.param(v))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-
-    fn push(&mut self, s: &str) {
-        self.text.push_str(s);
     }
 }
 
@@ -146,6 +173,48 @@ fn deadline_values(d: &case_deadline::Model) -> Vec<Value> {
         d.remind_days.clone().into(),
         d.escalate_to.clone().into(),
     ]
+}
+
+fn case_values(c: &case::Model) -> Vec<Value> {
+    vec![
+        c.id.clone().into(),
+        c.workflow_key.clone().into(),
+        c.workflow_version.clone().into(),
+        c.title.clone().into(),
+        c.org_unit.clone().into(),
+        c.parent_unit.clone().into(),
+        c.round.into(),
+        c.state.clone().into(),
+        c.snapshot.clone().into(),
+        c.version.into(),
+        c.head_hash.clone().into(),
+        c.created_by.clone().into(),
+        c.created_at.into(),
+        c.updated_at.into(),
+    ]
+}
+
+fn document_values(d: &document::Model) -> Vec<Value> {
+    vec![
+        d.workflow_key.clone().into(),
+        d.number.clone().into(),
+        d.year.into(),
+        d.action.clone().into(),
+        d.case_ids.clone().into(),
+        d.issued_by.clone().into(),
+        d.issued_at.into(),
+    ]
+}
+
+/// The statement writing the case row: an insert, or an update at the expected version.
+fn write_case(sql: &mut Sql, c: &CaseWrite) -> String {
+    match c {
+        CaseWrite::Insert(row) => {
+            let values = sql.params(case_values(row));
+            format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ({values})")
+        }
+        CaseWrite::Update(u) => update_case(sql, u),
+    }
 }
 
 fn update_case(sql: &mut Sql, u: &CaseUpdate) -> String {
@@ -213,6 +282,41 @@ fn deadline_statements(
             "INSERT INTO deadline_schedule (case_id, name, due, next_notice_at) \
              SELECT {schedule} WHERE {applied} ON CONFLICT (case_id, name) DO UPDATE SET \
              next_notice_at = {NEXT_NOTICE_ON_CONFLICT}, due = excluded.due"
+        ));
+    }
+    out
+}
+
+/// The statements that replace a role's panel and record the document, each guarded by
+/// `applied`. They are independent of their order (a PostgreSQL statement's parts see one
+/// snapshot): the panel's leavers are deleted and its members inserted if missing.
+fn panel_and_document_statements(sql: &mut Sql, t: &Transition, applied: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = &t.panel {
+        let id = sql.param(t.case.case_id().to_owned());
+        let role = sql.param(p.role.clone());
+        let staying = if p.users.is_empty() {
+            String::new()
+        } else {
+            let names = sql.params(p.users.iter().map(|u| u.clone().into()).collect());
+            format!(" AND username NOT IN ({names})")
+        };
+        out.push(format!(
+            "DELETE FROM case_assignments WHERE case_id = {id} AND role = {role} AND {applied}\
+             {staying}"
+        ));
+        for user in &p.users {
+            let user = sql.param(user.clone());
+            out.push(format!(
+                "INSERT INTO case_assignments (case_id, role, username) SELECT {id}, {role}, \
+                 {user} WHERE {applied} ON CONFLICT DO NOTHING"
+            ));
+        }
+    }
+    if let Some(d) = &t.document {
+        let values = sql.params(document_values(d));
+        out.push(format!(
+            "INSERT INTO documents ({DOCUMENT_COLUMNS}) SELECT {values} WHERE {applied}"
         ));
     }
     out
@@ -287,7 +391,7 @@ pub async fn write_deadlines<C: ConnectionTrait>(
 /// PostgreSQL: one statement; each insert reads the rows of the one before.
 pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<bool, DbErr> {
     let mut sql = Sql::default();
-    let update = update_case(&mut sql, &t.update);
+    let update = write_case(&mut sql, &t.case);
     let event = sql.params(event_values(&t.event));
     let mut text = format!(
         "WITH upd AS ({update} RETURNING id), \
@@ -300,12 +404,14 @@ pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<b
              FROM ev RETURNING key)"
         ));
     }
-    if let Some(d) = &t.deadlines {
-        let statements =
-            deadline_statements(&mut sql, &t.update.id, d, "EXISTS (SELECT 1 FROM ev)");
-        for (n, s) in statements.iter().enumerate() {
-            text.push_str(&format!(", dl{n} AS ({s})"));
-        }
+    let applied = "EXISTS (SELECT 1 FROM ev)";
+    let mut statements = match &t.deadlines {
+        Some(d) => deadline_statements(&mut sql, t.case.case_id(), d, applied),
+        None => Vec::new(),
+    };
+    statements.extend(panel_and_document_statements(&mut sql, t, applied));
+    for (n, s) in statements.iter().enumerate() {
+        text.push_str(&format!(", w{n} AS ({s})"));
     }
     text.push_str(" SELECT count(*) AS applied FROM ev");
     sql.text = text;
@@ -323,122 +429,25 @@ pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<b
     Ok(applied == 1)
 }
 
-/// SQLite: the transitions of a batch in one transaction. `changes()` is the row count of the
-/// statement before, so each event (and idempotency record) is written only if its case row
-/// was; deadlines check that their event exists. Only event inserts return rows (their
-/// hashes), which says which transitions applied; the summed row counts of a multi-statement
-/// call are not reliable (BEGIN and COMMIT repeat the previous count).
-async fn write_sqlite_batch(
-    db: &DatabaseConnection,
-    batch: &[&Transition],
-) -> Result<Vec<bool>, DbErr> {
+/// SQLite: one transition's statements for the writer thread (`sqlite_writer`). The first
+/// writes the case row; the rest run only if it changed a row, so they need no guard. All
+/// share one list of values, which each statement binds by its parameters' numbers.
+pub(super) fn sqlite_statements(t: &Transition) -> (Vec<String>, Vec<Value>) {
     let mut sql = Sql::default();
-    sql.push("BEGIN IMMEDIATE;");
-    for t in batch {
-        let update = update_case(&mut sql, &t.update);
-        let event = sql.params(event_values(&t.event));
-        sql.text.push_str(&format!(
-            " {update}; INSERT INTO case_events ({EVENT_COLUMNS}) SELECT {event} \
-             WHERE changes() = 1 RETURNING hash;"
+    let mut statements = vec![write_case(&mut sql, &t.case)];
+    let event = sql.params(event_values(&t.event));
+    statements.push(format!(
+        "INSERT INTO case_events ({EVENT_COLUMNS}) VALUES ({event})"
+    ));
+    if let Some(i) = &t.idempotency {
+        let values = sql.params(idempotency_values(i));
+        statements.push(format!(
+            "INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) VALUES ({values})"
         ));
-        if let Some(i) = &t.idempotency {
-            let values = sql.params(idempotency_values(i));
-            sql.text.push_str(&format!(
-                " INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) SELECT {values} \
-                 WHERE changes() = 1;"
-            ));
-        }
-        if let Some(d) = &t.deadlines {
-            let applied = format!(
-                "EXISTS (SELECT 1 FROM case_events WHERE case_id = {} AND seq = {} AND hash = {})",
-                sql.param(t.event.case_id.clone()),
-                sql.param(t.event.seq),
-                sql.param(t.event.hash.clone())
-            );
-            for s in deadline_statements(&mut sql, &t.update.id, d, &applied) {
-                sql.text.push_str(&format!(" {s};"));
-            }
-        }
     }
-    sql.push(" COMMIT;");
-    let rows = match db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Sqlite,
-            sql.text,
-            sql.values,
-        ))
-        .await
-    {
-        Ok(rows) => rows,
-        Err(e) => {
-            // A failed statement leaves the transaction open on the connection.
-            let _ = db.execute_unprepared("ROLLBACK").await;
-            return Err(e);
-        }
-    };
-    let mut applied = vec![false; batch.len()];
-    for row in rows {
-        let hash: String = row.try_get("", "hash")?;
-        // Two transitions of one case from one version can share a hash only if identical;
-        // then the first in the batch is the one whose update matched.
-        if let Some(i) = (0..batch.len()).find(|&i| !applied[i] && batch[i].event.hash == hash) {
-            applied[i] = true;
-        }
+    if let Some(d) = &t.deadlines {
+        statements.extend(deadline_statements(&mut sql, t.case.case_id(), d, "TRUE"));
     }
-    Ok(applied)
-}
-
-type Reply = oneshot::Sender<Result<bool, DbErr>>;
-
-/// The SQLite group-commit writer: a task that owns the writing of transitions.
-#[derive(Debug, Clone)]
-pub struct SqliteWriter {
-    queue: mpsc::Sender<(Transition, Reply)>,
-}
-
-impl SqliteWriter {
-    pub fn start(db: DatabaseConnection) -> Self {
-        let (queue, mut inbox) = mpsc::channel::<(Transition, Reply)>(1024);
-        tokio::spawn(async move {
-            while let Some(first) = inbox.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < MAX_BATCH {
-                    match inbox.try_recv() {
-                        Ok(next) => batch.push(next),
-                        Err(_) => break,
-                    }
-                }
-                let transitions: Vec<&Transition> = batch.iter().map(|(t, _)| t).collect();
-                match write_sqlite_batch(&db, &transitions).await {
-                    Ok(applied) => {
-                        for ((_, reply), ok) in batch.into_iter().zip(applied) {
-                            let _ = reply.send(Ok(ok));
-                        }
-                    }
-                    Err(e) if batch.len() == 1 => {
-                        if let Some((_, reply)) = batch.pop() {
-                            let _ = reply.send(Err(e));
-                        }
-                    }
-                    Err(_) => {
-                        for (t, reply) in batch {
-                            let _ = reply.send(write_sqlite_batch(&db, &[&t]).await.map(|a| a[0]));
-                        }
-                    }
-                }
-            }
-        });
-        Self { queue }
-    }
-
-    pub async fn write(&self, t: Transition) -> Result<bool, DbErr> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send((t, reply))
-            .await
-            .map_err(|_| DbErr::Custom("the SQLite writer has stopped".to_owned()))?;
-        answer
-            .await
-            .map_err(|_| DbErr::Custom("the SQLite writer dropped a transition".to_owned()))?
-    }
+    statements.extend(panel_and_document_statements(&mut sql, t, "TRUE"));
+    (statements, sql.values)
 }

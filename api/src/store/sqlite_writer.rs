@@ -1,0 +1,209 @@
+//! SQLite's writer of transitions: a thread of our own with a connection of its own
+//! (rusqlite), fed by a queue. It takes the transitions waiting at that moment and commits them
+//! in one transaction (group commit), each inside a savepoint so that one bad transition (a
+//! document number already used) fails only itself.
+//!
+//! Through sqlx every statement was a hand-off from the async workers to the connection's
+//! thread and back: a third of the server's CPU went to switching threads (perf, W1 at 16
+//! clients). Here a whole batch is one hand-off each way, and its statements are prepared once
+//! and kept (the batch's texts are the same few shapes again and again).
+
+use super::transition::{Transition, sqlite_statements};
+use chrono::SecondsFormat;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use sea_orm::Value;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// Transitions per transaction: enough to drain a burst, few enough to answer soon.
+const MAX_BATCH: usize = 64;
+/// Prepared statements kept: the shapes of a workflow's transitions (each count of running
+/// deadlines and of panel members is a shape of its own).
+const STATEMENT_CACHE: usize = 128;
+
+/// Why a transition was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// A unique key of the transition's rows is taken (an idempotency key, a document number);
+    /// nothing of the transition was written.
+    #[error("a unique key of the transition is already taken")]
+    UniqueViolation,
+    #[error(transparent)]
+    Postgres(sea_orm::DbErr),
+    #[error("SQLite")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The batch's transaction could not begin or commit (logged where it happened).
+    #[error("the SQLite transaction failed: {0}")]
+    Transaction(String),
+    #[error("the SQLite writer has stopped")]
+    Stopped,
+}
+
+impl WriteError {
+    pub(super) fn from_postgres(e: sea_orm::DbErr) -> Self {
+        if super::is_unique_violation(&e) {
+            Self::UniqueViolation
+        } else {
+            Self::Postgres(e)
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<bool, WriteError>>;
+
+/// The queue to the writer thread. The thread stops when the last clone is dropped.
+#[derive(Debug, Clone)]
+pub struct SqliteWriter {
+    queue: mpsc::Sender<(Transition, Reply)>,
+}
+
+impl SqliteWriter {
+    pub fn start(path: &Path) -> Result<Self, rusqlite::Error> {
+        let conn = open(path)?;
+        let (queue, inbox) = mpsc::channel(1024);
+        std::thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || run(conn, inbox))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(Self { queue })
+    }
+
+    /// Writes a transition; false if its case was no longer at the expected version.
+    pub async fn write(&self, t: Transition) -> Result<bool, WriteError> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send((t, reply))
+            .await
+            .map_err(|_| WriteError::Stopped)?;
+        answer.await.map_err(|_| WriteError::Stopped)?
+    }
+}
+
+/// The writer's connection, set as the service's sqlx connections are (api/src/store/mod.rs):
+/// WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, statement journals in memory,
+/// and no checkpoints of its own (the checkpointer copies the WAL back).
+fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA temp_store = memory; PRAGMA wal_autocheckpoint = 0;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+fn run(mut conn: Connection, mut inbox: mpsc::Receiver<(Transition, Reply)>) {
+    while let Some(first) = inbox.blocking_recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match inbox.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let results = write_batch(&mut conn, batch.iter().map(|(t, _)| t));
+        for ((_, reply), result) in batch.into_iter().zip(results) {
+            let _ = reply.send(result);
+        }
+    }
+}
+
+/// The batch in one transaction; a result per transition, none of them `Ok` unless the
+/// transaction committed.
+fn write_batch<'a>(
+    conn: &mut Connection,
+    batch: impl ExactSizeIterator<Item = &'a Transition>,
+) -> Vec<Result<bool, WriteError>> {
+    let n = batch.len();
+    let all_failed = |e: &rusqlite::Error| {
+        tracing::error!(error = %e, "SQLite writer: a batch of {n} transitions failed");
+        (0..n)
+            .map(|_| Err(WriteError::Transaction(e.to_string())))
+            .collect::<Vec<_>>()
+    };
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return all_failed(&e),
+    };
+    let mut results = Vec::with_capacity(n);
+    for t in batch {
+        let result = tx.savepoint().and_then(|sp| {
+            let applied = write_one(&sp, t)?;
+            sp.commit()?;
+            Ok(applied)
+        });
+        results.push(result.map_err(|e| match e.sqlite_error_code() {
+            Some(ErrorCode::ConstraintViolation) if is_unique(&e) => WriteError::UniqueViolation,
+            _ => WriteError::Sqlite(e),
+        }));
+    }
+    match tx.commit() {
+        Ok(()) => results,
+        Err(e) => all_failed(&e),
+    }
+}
+
+fn is_unique(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+/// One transition: the case row, then, only if it changed, everything else.
+fn write_one(conn: &Connection, t: &Transition) -> Result<bool, rusqlite::Error> {
+    let (statements, values) = sqlite_statements(t);
+    for (i, text) in statements.iter().enumerate() {
+        let mut stmt = conn.prepare_cached(text)?;
+        for p in 1..=stmt.parameter_count() {
+            let value = stmt
+                .parameter_name(p)
+                .and_then(|name| name.strip_prefix('$'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| values.get(n - 1))
+                .ok_or(rusqlite::Error::InvalidParameterCount(p, values.len()))?;
+            stmt.raw_bind_parameter(p, Bind(value))?;
+        }
+        let changed = stmt.raw_execute()?;
+        if i == 0 && changed != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// A sea-query value as SQLite stores it, written as sqlx writes it (timestamps as RFC 3339
+/// text with `T` and an offset), so rows read the same whichever connection wrote them.
+struct Bind<'a>(&'a Value);
+
+impl rusqlite::ToSql for Bind<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::String(Some(s)) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Value::BigInt(Some(n)) => ToSqlOutput::from(*n),
+            Value::Int(Some(n)) => ToSqlOutput::from(*n),
+            Value::Bool(Some(b)) => ToSqlOutput::from(*b),
+            Value::ChronoDateTimeUtc(Some(t)) => {
+                ToSqlOutput::from(t.to_rfc3339_opts(SecondsFormat::AutoSi, false))
+            }
+            Value::String(None)
+            | Value::BigInt(None)
+            | Value::Int(None)
+            | Value::Bool(None)
+            | Value::ChronoDateTimeUtc(None) => ToSqlOutput::Borrowed(ValueRef::Null),
+            other => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    format!("no SQLite form for {other:?}").into(),
+                ));
+            }
+        })
+    }
+}
