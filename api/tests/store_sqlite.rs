@@ -9,11 +9,7 @@ use std::time::{Duration, Instant};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pilotflow.db");
-    let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
-        .await
-        .unwrap();
+    let (_dir, path, store) = fresh_store().await;
     let autocheckpoint = integer(&store.write, "PRAGMA wal_autocheckpoint").await;
     assert_eq!(
         autocheckpoint, 0,
@@ -53,6 +49,16 @@ async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
     assert_eq!(rows, 2000);
 }
 
+/// A store on a new SQLite file (the directory goes when the first value is dropped).
+async fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pilotflow.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
+        .await
+        .unwrap();
+    (dir, path, store)
+}
+
 /// The one integer a statement answers.
 async fn integer(db: &DatabaseConnection, sql: &str) -> i64 {
     db.query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
@@ -73,11 +79,7 @@ async fn the_writer_thread_stores_rows_as_sqlx_does() {
     use pilotflow::store::{CaseUpdate, CaseWrite, Transition};
     use sea_orm::EntityTrait;
 
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("pilotflow.db");
-    let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
-        .await
-        .unwrap();
+    let (_dir, _path, store) = fresh_store().await;
     store.migrate().await.unwrap();
     let at = Utc.with_ymd_and_hms(2027, 9, 30, 15, 59, 59).unwrap()
         + chrono::Duration::microseconds(123_456);

@@ -51,12 +51,20 @@ impl WriteError {
     }
 }
 
-type Reply = oneshot::Sender<Result<bool, WriteError>>;
+/// A transition as statement texts and their values, made by the request's thread so that the
+/// one writer thread only binds and steps; it comes back with the answer, so its memory is
+/// freed where it was allocated (freeing across threads contends for the allocator's locks).
+struct Job {
+    statements: Vec<String>,
+    values: Vec<Value>,
+}
+
+type Reply = oneshot::Sender<(Job, Result<bool, WriteError>)>;
 
 /// The queue to the writer thread. The thread stops when the last clone is dropped.
 #[derive(Debug, Clone)]
 pub struct SqliteWriter {
-    queue: mpsc::Sender<(Transition, Reply)>,
+    queue: mpsc::Sender<(Job, Reply)>,
 }
 
 impl SqliteWriter {
@@ -71,13 +79,15 @@ impl SqliteWriter {
     }
 
     /// Writes a transition; false if its case was no longer at the expected version.
-    pub async fn write(&self, t: Transition) -> Result<bool, WriteError> {
+    pub async fn write(&self, t: &Transition) -> Result<bool, WriteError> {
+        let (statements, values) = sqlite_statements(t);
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send((t, reply))
+            .send((Job { statements, values }, reply))
             .await
             .map_err(|_| WriteError::Stopped)?;
-        answer.await.map_err(|_| WriteError::Stopped)?
+        let (_job, result) = answer.await.map_err(|_| WriteError::Stopped)?;
+        result
     }
 }
 
@@ -98,7 +108,7 @@ fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
     Ok(conn)
 }
 
-fn run(mut conn: Connection, mut inbox: mpsc::Receiver<(Transition, Reply)>) {
+fn run(mut conn: Connection, mut inbox: mpsc::Receiver<(Job, Reply)>) {
     while let Some(first) = inbox.blocking_recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -107,9 +117,9 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<(Transition, Reply)>) {
                 Err(_) => break,
             }
         }
-        let results = write_batch(&mut conn, batch.iter().map(|(t, _)| t));
-        for ((_, reply), result) in batch.into_iter().zip(results) {
-            let _ = reply.send(result);
+        let results = write_batch(&mut conn, batch.iter().map(|(job, _)| job));
+        for ((job, reply), result) in batch.into_iter().zip(results) {
+            let _ = reply.send((job, result));
         }
     }
 }
@@ -118,7 +128,7 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<(Transition, Reply)>) {
 /// transaction committed.
 fn write_batch<'a>(
     conn: &mut Connection,
-    batch: impl ExactSizeIterator<Item = &'a Transition>,
+    batch: impl ExactSizeIterator<Item = &'a Job>,
 ) -> Vec<Result<bool, WriteError>> {
     let n = batch.len();
     let all_failed = |e: &rusqlite::Error| {
@@ -132,9 +142,9 @@ fn write_batch<'a>(
         Err(e) => return all_failed(&e),
     };
     let mut results = Vec::with_capacity(n);
-    for t in batch {
+    for job in batch {
         let result = tx.savepoint().and_then(|sp| {
-            let applied = write_one(&sp, t)?;
+            let applied = write_one(&sp, job)?;
             sp.commit()?;
             Ok(applied)
         });
@@ -159,9 +169,9 @@ fn is_unique(e: &rusqlite::Error) -> bool {
 }
 
 /// One transition: the case row, then, only if it changed, everything else.
-fn write_one(conn: &Connection, t: &Transition) -> Result<bool, rusqlite::Error> {
-    let (statements, values) = sqlite_statements(t);
-    for (i, text) in statements.iter().enumerate() {
+fn write_one(conn: &Connection, job: &Job) -> Result<bool, rusqlite::Error> {
+    let values = &job.values;
+    for (i, text) in job.statements.iter().enumerate() {
         let mut stmt = conn.prepare_cached(text)?;
         for p in 1..=stmt.parameter_count() {
             let value = stmt
