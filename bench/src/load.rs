@@ -7,6 +7,9 @@
 //! The floor is the same read-update-insert a transition makes (read the case row, update it
 //! at its version with a snapshot of the same size, insert an event of the same size), issued
 //! directly to the same database by the same number of clients: no HTTP, no engine, no JSON.
+//! On SQLite, which has one writer, the clients' transitions go to one thread that commits what
+//! is waiting together, as the service's writer does; on PostgreSQL each is a transaction of
+//! the client's own connection.
 
 use crate::{
     Backend, Node, cpu_seconds, drop_postgres, example, fresh_postgres, login, percentile,
@@ -433,8 +436,8 @@ async fn floor(
         example("forms/application.json")?,
         example("forms/experiment_plan.json")?,
     ];
-    let snapshot = json!({"forms": forms, "vars": {"round": 2027}}).to_string();
-    let event = json!({"input": example("forward.json")?}).to_string();
+    let snapshot = Arc::new(json!({"forms": forms, "vars": {"round": 2027}}).to_string());
+    let event = Arc::new(json!({"input": example("forward.json")?}).to_string());
     for c in 0..clients {
         db.execute_raw(Statement::from_sql_and_values(
             kind,
@@ -450,19 +453,24 @@ async fn floor(
             ),
             [
                 format!("floor-{c}").into(),
-                snapshot.clone().into(),
+                snapshot.as_str().into(),
                 chrono::Utc::now().into(),
                 chrono::Utc::now().into(),
             ],
         ))
         .await?;
     }
+    // SQLite has one writer; the service commits what waits together, and so does the floor.
+    let batched = match backend {
+        Backend::Sqlite => Some(FloorWriter::start(&data.join("floor.sqlite3"))?),
+        Backend::Postgres => None,
+    };
     let warmup = Duration::from_secs(1);
     let measure = Duration::from_secs(seconds);
     let begin = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (db, snapshot, event) = (db.clone(), snapshot.clone(), event.clone());
+        let (db, snapshot, event) = (db.clone(), Arc::clone(&snapshot), Arc::clone(&event));
         let (read, update, insert) = (
             format!("SELECT snapshot, version FROM cases WHERE id = {}", p(1)),
             format!(
@@ -485,12 +493,29 @@ async fn floor(
                 p(4)
             ),
         );
+        let batched = batched.clone();
         tasks.push(tokio::spawn(async move {
             let id = format!("floor-{c}");
             let mut samples = Vec::new();
             let mut version = 0i64;
             while begin.elapsed() < warmup + measure {
                 let t = Instant::now();
+                if let Some(writer) = &batched {
+                    writer
+                        .transition(FloorJob {
+                            id: id.clone(),
+                            version,
+                            snapshot: Arc::clone(&snapshot),
+                            event: Arc::clone(&event),
+                        })
+                        .await?;
+                    version += 1;
+                    let e = begin.elapsed();
+                    if e >= warmup && e <= warmup + measure {
+                        samples.push(t.elapsed());
+                    }
+                    continue;
+                }
                 let txn = db.begin().await?;
                 txn.query_one_raw(Statement::from_sql_and_values(
                     kind,
@@ -503,7 +528,7 @@ async fn floor(
                     kind,
                     &update,
                     [
-                        snapshot.clone().into(),
+                        snapshot.as_str().into(),
                         (version + 1).into(),
                         now.into(),
                         id.clone().into(),
@@ -518,7 +543,7 @@ async fn floor(
                         id.clone().into(),
                         (version + 1).into(),
                         now.into(),
-                        event.clone().into(),
+                        event.as_str().into(),
                     ],
                 ))
                 .await?;
@@ -536,10 +561,108 @@ async fn floor(
     for t in tasks {
         all.extend(t.await??);
     }
-    let _ = backend;
     let mut out = summary(all, measure.as_secs_f64());
     out["clients"] = json!(clients);
     Ok(out)
+}
+
+/// One read-update-insert of the floor.
+struct FloorJob {
+    id: String,
+    version: i64,
+    snapshot: Arc<String>,
+    event: Arc<String>,
+}
+
+type FloorReply = tokio::sync::oneshot::Sender<Result<(), String>>;
+
+/// The SQLite floor's writer: a thread with a connection of its own (WAL, NORMAL, no
+/// checkpoints of its own: the store's checkpointer copies the WAL back) that commits the
+/// transitions waiting at that moment in one transaction, as the service's writer does.
+#[derive(Clone)]
+struct FloorWriter {
+    queue: tokio::sync::mpsc::Sender<(FloorJob, FloorReply)>,
+}
+
+impl FloorWriter {
+    fn start(path: &Path) -> Result<Self> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.execute_batch(
+            "PRAGMA synchronous = NORMAL; PRAGMA temp_store = memory; \
+             PRAGMA wal_autocheckpoint = 0;",
+        )?;
+        let (queue, mut inbox) = tokio::sync::mpsc::channel::<(FloorJob, FloorReply)>(1024);
+        std::thread::spawn(move || {
+            while let Some(first) = inbox.blocking_recv() {
+                let mut batch = vec![first];
+                while batch.len() < 64 {
+                    match inbox.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let result =
+                    floor_batch(&conn, batch.iter().map(|(job, _)| job)).map_err(|e| e.to_string());
+                for (_, reply) in batch {
+                    let _ = reply.send(result.clone());
+                }
+            }
+        });
+        Ok(Self { queue })
+    }
+
+    async fn transition(&self, job: FloorJob) -> Result<()> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.queue
+            .send((job, reply))
+            .await
+            .map_err(|_| anyhow::anyhow!("the floor's writer stopped"))?;
+        answer.await?.map_err(anyhow::Error::msg)
+    }
+}
+
+fn floor_batch<'a>(
+    conn: &rusqlite::Connection,
+    jobs: impl Iterator<Item = &'a FloorJob>,
+) -> rusqlite::Result<()> {
+    use rusqlite::params;
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let result = (|| {
+        for job in jobs {
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+            conn.prepare_cached("SELECT snapshot, version FROM cases WHERE id = ?1")?
+                .query_row(params![job.id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })?;
+            conn.prepare_cached(
+                "UPDATE cases SET snapshot = ?1, version = ?2, state = 'draft', updated_at = ?3 \
+                 WHERE id = ?4 AND version = ?5",
+            )?
+            .execute(params![
+                job.snapshot.as_str(),
+                job.version + 1,
+                now,
+                job.id,
+                job.version
+            ])?;
+            conn.prepare_cached(
+                "INSERT INTO case_events (case_id, seq, kind, action, actor, actor_role, \
+                 from_state, to_state, at, input_digest, comment, body, prev_hash, hash) \
+                 VALUES (?1, ?2, 'action_taken', 'submit', 'd220102', 'applicant', 'draft', \
+                 'municipal_review', ?3, '', NULL, ?4, '', '')",
+            )?
+            .execute(params![job.id, job.version + 1, now, job.event.as_str()])?;
+        }
+        Ok(())
+    })();
+    match result {
+        Ok(()) => conn.execute_batch("COMMIT"),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
 }
 
 pub struct Plan {
