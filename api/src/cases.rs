@@ -1016,19 +1016,20 @@ impl<'a> CaseService<'a> {
             .await;
         match written {
             Ok(applied) => Ok((applied, head_hash)),
-            // A unique key taken first: the request's idempotency key (by the same request,
-            // sent again: the caller answers from the stored reply) or the document number.
-            Err(WriteError::UniqueViolation) => {
-                let replay = match idem {
-                    Some((caller, idem, _)) => self.replayed(caller, idem).await?.is_some(),
-                    None => false,
-                };
-                match number {
-                    Some(number) if !replay => Err(document_number_taken(&number)),
-                    _ if idem.is_some() => Ok((false, head_hash)),
-                    _ => Err(ApiError::internal(WriteError::UniqueViolation)),
+            // A unique key taken first: the request's idempotency key (the same request sent
+            // again: the caller answers from the stored reply) or the document number. Only
+            // with both can either have collided; the stored reply tells which.
+            Err(WriteError::UniqueViolation) => match (number, idem) {
+                (None, Some(_)) => Ok((false, head_hash)),
+                (Some(number), None) => Err(document_number_taken(&number)),
+                (Some(number), Some((caller, idem, _))) => {
+                    match self.replayed(caller, idem).await? {
+                        Some(_) => Ok((false, head_hash)),
+                        None => Err(document_number_taken(&number)),
+                    }
                 }
-            }
+                (None, None) => Err(ApiError::internal(WriteError::UniqueViolation)),
+            },
             Err(e) => Err(ApiError::internal(e)),
         }
     }

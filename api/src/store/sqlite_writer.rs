@@ -11,7 +11,7 @@
 use super::transition::{Transition, sqlite_statements};
 use chrono::SecondsFormat;
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use sea_orm::Value;
 use std::path::Path;
 use std::time::Duration;
@@ -148,9 +148,12 @@ fn write_batch<'a>(
             sp.commit()?;
             Ok(applied)
         });
-        results.push(result.map_err(|e| match e.sqlite_error_code() {
-            Some(ErrorCode::ConstraintViolation) if is_unique(&e) => WriteError::UniqueViolation,
-            _ => WriteError::Sqlite(e),
+        results.push(result.map_err(|e| {
+            if is_unique(&e) {
+                WriteError::UniqueViolation
+            } else {
+                WriteError::Sqlite(e)
+            }
         }));
     }
     match tx.commit() {
