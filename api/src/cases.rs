@@ -257,8 +257,10 @@ pub(crate) struct Loaded {
 
 /// Cases recently written by this process, at their current version, for the next write: an
 /// action names the version it acts on (`If-Match`), and when that is the cached version the
-/// case need not be read and parsed again. This is safe with several replicas because every
-/// write is conditional on the version: a case changed elsewhere fails the write with 409.
+/// case need not be read and parsed again; a write that names no version (saving a form,
+/// setting a panel) starts from the cached case too. This is safe with several replicas
+/// because every write is conditional on the version: a case changed elsewhere fails the
+/// write with 409, or, when the request named no version, is read again and tried once more.
 /// Reads (`GET`) always go to the database.
 pub struct CaseCache(quick_cache::sync::Cache<String, Arc<CachedCase>>);
 
@@ -279,7 +281,11 @@ impl Default for CaseCache {
 
 impl CaseCache {
     fn at_version(&self, id: &str, version: i64) -> Option<Arc<CachedCase>> {
-        self.0.get(id).filter(|c| c.row.version == version)
+        self.latest(id).filter(|c| c.row.version == version)
+    }
+
+    fn latest(&self, id: &str) -> Option<Arc<CachedCase>> {
+        self.0.get(id)
     }
 
     fn put(&self, mut row: case::Model, snapshot: Arc<CaseSnapshot>) {
@@ -487,15 +493,27 @@ impl<'a> CaseService<'a> {
     }
 
     /// For a write at `version`: the cached case if it is at that version, else the database's.
+    /// With no version named, whatever version is cached: if the case has moved on since, the
+    /// write is refused at that version and [`Self::unversioned_write`] tries once more on the
+    /// database's.
     pub(crate) async fn load_for_write(
         &self,
         caller: &Caller,
         id: &str,
         version: Option<i64>,
     ) -> Result<Loaded, ApiError> {
-        if let Some(cached) = version.and_then(|v| self.state.cases.at_version(id, v)) {
+        let cached = match version {
+            Some(v) => self.state.cases.at_version(id, v),
+            None => self.state.cases.latest(id),
+        };
+        if let Some(cached) = cached {
             return self.visible(caller, cached.row.clone(), Arc::clone(&cached.snapshot));
         }
+        self.reload(caller, id).await
+    }
+
+    /// The case as the database has it, cached for the next write.
+    async fn reload(&self, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
         let loaded = self.load_visible(caller, id).await?;
         self.state
             .cases
@@ -712,6 +730,10 @@ impl<'a> CaseService<'a> {
             now,
         };
         let view = self.view_with(caller, &row, &outcome.snapshot, def, now, running);
+        let cached = case::Model {
+            snapshot: String::new(),
+            ..row.clone()
+        };
         let written = self
             .state
             .store
@@ -730,6 +752,8 @@ impl<'a> CaseService<'a> {
                 "new case {id} was not written"
             )));
         }
+        // The forms are saved next, and they name no version.
+        self.state.cases.put(cached, Arc::new(outcome.snapshot));
         Ok(view)
     }
 
@@ -1042,30 +1066,58 @@ impl<'a> CaseService<'a> {
         data: Value,
         if_match: Option<i64>,
     ) -> Result<FormSaved, ApiError> {
+        let save = async |loaded: Loaded, data: Value| {
+            let units = self.state.units();
+            let actor = access::actor(caller, &units, &loaded.row.org_unit);
+            let now = self.state.clock.now();
+            let outcome =
+                self.engine(&loaded.wf.def)
+                    .save_form(&loaded.snapshot, &actor, form, data, now)?;
+            let running = self.engine(&loaded.wf.def).deadlines(&outcome.snapshot);
+            if !self
+                .commit(&loaded, &outcome, &running, None, now, None)
+                .await?
+            {
+                return Ok(None);
+            }
+            Ok(Some(FormSaved {
+                form: form.to_owned(),
+                version: outcome.snapshot.version as i64,
+                errors: field_errors(&outcome.form_errors),
+            }))
+        };
+        let Some(expected) = if_match else {
+            return self
+                .unversioned_write(caller, id, async |loaded| save(loaded, data.clone()).await)
+                .await;
+        };
         let loaded = self.load_for_write(caller, id, if_match).await?;
-        if let Some(expected) = if_match
-            && expected != loaded.row.version
-        {
+        if expected != loaded.row.version {
             return Err(version_conflict(loaded.row.version));
         }
-        let units = self.state.units();
-        let actor = access::actor(caller, &units, &loaded.row.org_unit);
-        let now = self.state.clock.now();
-        let outcome =
-            self.engine(&loaded.wf.def)
-                .save_form(&loaded.snapshot, &actor, form, data, now)?;
-        let running = self.engine(&loaded.wf.def).deadlines(&outcome.snapshot);
-        if !self
-            .commit(&loaded, &outcome, &running, None, now, None)
+        save(loaded, data)
             .await?
-        {
-            return Err(version_conflict(loaded.row.version + 1));
+            .ok_or_else(|| version_conflict(expected + 1))
+    }
+
+    /// A write for a request that names no version: on the cached case, and once more on the
+    /// database's if the cached one was behind (`write` answers `None` when its write was
+    /// refused at the version it started from).
+    async fn unversioned_write<T>(
+        &self,
+        caller: &Caller,
+        id: &str,
+        write: impl AsyncFn(Loaded) -> Result<Option<T>, ApiError>,
+    ) -> Result<T, ApiError> {
+        let loaded = self.load_for_write(caller, id, None).await?;
+        if let Some(done) = write(loaded).await? {
+            return Ok(done);
         }
-        Ok(FormSaved {
-            form: form.to_owned(),
-            version: outcome.snapshot.version as i64,
-            errors: field_errors(&outcome.form_errors),
-        })
+        let loaded = self.reload(caller, id).await?;
+        let version = loaded.row.version;
+        write(loaded)
+            .await?
+            .ok_or_else(|| version_conflict(version + 1))
     }
 
     /// Sets the experts of a case (the workflow's one `assigned` role).
@@ -1075,36 +1127,45 @@ impl<'a> CaseService<'a> {
         id: &str,
         req: PanelRequest,
     ) -> Result<CaseView, ApiError> {
-        let loaded = self.load_visible(caller, id).await?;
-        let def = &loaded.wf.def;
-        let role = crate::review::panel_role(def)?;
-        let pool = crate::review::pool(self.state, role.as_str()).await?;
-        let mut users = BTreeSet::new();
-        for (i, name) in req.experts.iter().enumerate() {
-            if !pool.iter().any(|e| e.profile.username == *name) {
-                return Err(ApiError::invalid(
-                    &format!("/experts/{i}"),
-                    format!("「{name}」不是在册的评审专家"),
-                    format!("`{name}` is not an active user with the role {role}"),
-                ));
+        self.unversioned_write(caller, id, async |loaded| {
+            let def = &loaded.wf.def;
+            let role = crate::review::panel_role(def)?;
+            let pool = crate::review::pool(self.state, role.as_str()).await?;
+            let mut users = BTreeSet::new();
+            for (i, name) in req.experts.iter().enumerate() {
+                if !pool.iter().any(|e| e.profile.username == *name) {
+                    return Err(ApiError::invalid(
+                        &format!("/experts/{i}"),
+                        format!("「{name}」不是在册的评审专家"),
+                        format!("`{name}` is not an active user with the role {role}"),
+                    ));
+                }
+                users.insert(UserId::new(name.clone()));
             }
-            users.insert(UserId::new(name.clone()));
-        }
-        let units = self.state.units();
-        let actor = access::actor(caller, &units, &loaded.row.org_unit);
-        let now = self.state.clock.now();
-        let outcome =
-            self.engine(def)
-                .assign(&loaded.snapshot, &actor, role.as_str(), users, now)?;
-        self.check_recusal(&loaded, &req.experts, &pool)?;
-        let running = self.engine(def).deadlines(&outcome.snapshot);
-        if !self
-            .commit(&loaded, &outcome, &running, None, now, None)
-            .await?
-        {
-            return Err(version_conflict(loaded.row.version + 1));
-        }
-        Ok(self.view_with(caller, &loaded.row, &outcome.snapshot, def, now, running))
+            let units = self.state.units();
+            let actor = access::actor(caller, &units, &loaded.row.org_unit);
+            let now = self.state.clock.now();
+            let outcome =
+                self.engine(def)
+                    .assign(&loaded.snapshot, &actor, role.as_str(), users, now)?;
+            self.check_recusal(&loaded, &req.experts, &pool)?;
+            let running = self.engine(def).deadlines(&outcome.snapshot);
+            if !self
+                .commit(&loaded, &outcome, &running, None, now, None)
+                .await?
+            {
+                return Ok(None);
+            }
+            Ok(Some(self.view_with(
+                caller,
+                &loaded.row,
+                &outcome.snapshot,
+                def,
+                now,
+                running,
+            )))
+        })
+        .await
     }
 
     pub async fn history(&self, caller: &Caller, id: &str) -> Result<Vec<HistoryEntry>, ApiError> {

@@ -268,3 +268,55 @@ async fn a_taken_document_number_fails_only_its_own_decision() {
         app.assert_histories_intact().await;
     }
 }
+
+/// Saving a form and setting a panel name no version: they start from the case as this server
+/// last wrote it, and when another server has moved it on since, from the database's.
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_without_a_version_build_on_another_servers_change() {
+    for backend in backends() {
+        let a = spawn_app(backend).await;
+        let second = pilotflow::startup::Application::build(a.settings.clone(), true)
+            .await
+            .unwrap();
+        let port = second.port();
+        tokio::spawn(second.run_until_stopped());
+        let b = TestApp::attach(&a, port);
+
+        // A opens the case (and remembers it), B saves the first form, A the second.
+        let created = a.create_case("d220102", "两台服务器的申报").await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let v = created["version"].as_i64().unwrap();
+        for (server, form) in [(&b, "application"), (&a, "experiment_plan")] {
+            let saved = server
+                .save_form("d220102", &id, form, example(&format!("forms/{form}.json")))
+                .await;
+            assert_eq!(saved.status.as_u16(), 200, "{backend:?}: {}", saved.text);
+        }
+        let case = b.get("d220102", &format!("/api/v1/cases/{id}")).await;
+        assert_eq!(case.body["version"], v + 2, "{backend:?}");
+        assert_eq!(
+            case.body["data"]["forms"],
+            json!(["application", "experiment_plan"]),
+            "{backend:?}: neither save is lost"
+        );
+
+        // A takes the case to expert review; B sets a panel; A sets another over it.
+        for (user, action, input) in [
+            ("d220102", "submit", Value::Null),
+            ("c220100", "forward", example("forward.json")),
+            ("admin", "start_review", example("start_review.json")),
+        ] {
+            a.act(user, &id, action, input).await.assert_ok();
+        }
+        b.set_panel(&id, &["expert04"]).await.assert_ok();
+        let panel = a.set_panel(&id, &["expert04", "expert10"]).await;
+        assert_eq!(panel.assert_ok()["version"], v + 7, "{backend:?}");
+        for expert in ["expert04", "expert10"] {
+            a.act(expert, &id, "score", example("score.json"))
+                .await
+                .assert_ok();
+        }
+        assert_eq!(a.state(&id).await, "decision", "{backend:?}");
+        a.assert_histories_intact().await;
+    }
+}
