@@ -41,7 +41,7 @@ enum Cmd {
         #[arg(
             long,
             value_delimiter = ',',
-            default_value = "100,200,400,800,1200,1600,2400,3200"
+            default_value = "100,200,400,800,1000,1200,1600,2400,3200"
         )]
         rates: Vec<u64>,
         /// Seconds per W2 step.
