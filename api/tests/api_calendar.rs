@@ -108,12 +108,7 @@ async fn an_uploaded_year_moves_working_day_deadlines_at_once() {
         assert_eq!(after["calendar_fallback_years"], json!([]));
 
         // Kept: another server on the same database has the year too.
-        let second = pilotflow::startup::Application::build(app.settings.clone(), true)
-            .await
-            .unwrap();
-        let port = second.port();
-        tokio::spawn(second.run_until_stopped());
-        let other = TestApp::attach(&app, port);
+        let other = app.second_server().await;
         let years = other.get("admin", "/api/v1/calendar").await;
         assert_eq!(years.body.as_array().unwrap().len(), 4);
         assert_eq!(

@@ -181,12 +181,7 @@ async fn one_key_on_two_cases_at_once_is_refused_not_failed() {
 async fn two_servers_on_one_database_never_act_on_a_stale_case() {
     for backend in backends() {
         let a = spawn_app(backend).await;
-        let second = pilotflow::startup::Application::build(a.settings.clone(), true)
-            .await
-            .unwrap();
-        let port = second.port();
-        tokio::spawn(second.run_until_stopped());
-        let b = TestApp::attach(&a, port);
+        let b = a.second_server().await;
 
         // Server A writes the case last (and remembers it at that version) ...
         let (id, v) = in_municipal_review(&a).await;
@@ -275,12 +270,7 @@ async fn a_taken_document_number_fails_only_its_own_decision() {
 async fn writes_without_a_version_build_on_another_servers_change() {
     for backend in backends() {
         let a = spawn_app(backend).await;
-        let second = pilotflow::startup::Application::build(a.settings.clone(), true)
-            .await
-            .unwrap();
-        let port = second.port();
-        tokio::spawn(second.run_until_stopped());
-        let b = TestApp::attach(&a, port);
+        let b = a.second_server().await;
 
         // A opens the case (and remembers it), B saves the first form, A the second.
         let created = a.create_case("d220102", "两台服务器的申报").await;

@@ -325,11 +325,7 @@ async fn two_servers_on_one_database_send_every_reminder_exactly_once() {
             a.create_case(districts[n % districts.len()], &format!("申报{n:02}"))
                 .await;
         }
-        let second = pilotflow::startup::Application::build(a.settings.clone(), true)
-            .await
-            .unwrap();
-        let b = TestApp::attach(&a, second.port());
-        tokio::spawn(second.run_until_stopped());
+        let b = a.second_server().await;
 
         for by in ["P31D", "P16D"] {
             advance(&a, by).await;

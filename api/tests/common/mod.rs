@@ -167,6 +167,16 @@ impl TestApp {
         }
     }
 
+    /// Starts another server on this app's settings (the same database) and a client for it.
+    pub async fn second_server(&self) -> TestApp {
+        let second = Application::build(self.settings.clone(), true)
+            .await
+            .expect("second server starts");
+        let port = second.port();
+        tokio::spawn(second.run_until_stopped());
+        TestApp::attach(self, port)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
