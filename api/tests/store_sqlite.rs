@@ -49,6 +49,57 @@ async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
     assert_eq!(rows, 2000);
 }
 
+/// A burst the checkpointer could not keep up with (here a reader holds every frame in the WAL)
+/// leaves a long WAL; once it is copied back, the next write starts the WAL over and cuts the
+/// file back to 64 MiB instead of keeping it at its longest.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_wal_file_is_cut_back_after_a_burst() {
+    let (_dir, path, store) = fresh_store().await;
+    let wal = path.with_file_name("pilotflow.db-wal");
+    let limit = 64 << 20;
+    store
+        .write
+        .execute_unprepared("CREATE TABLE filler (b BLOB NOT NULL)")
+        .await
+        .unwrap();
+    let reader = rusqlite::Connection::open(&path).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let _: i64 = reader
+        .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+        .unwrap();
+    store
+        .write
+        .execute_unprepared(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80000) \
+             INSERT INTO filler SELECT randomblob(1024) FROM n",
+        )
+        .await
+        .unwrap();
+    let longest = std::fs::metadata(&wal).unwrap().len();
+    assert!(longest > limit, "the WAL reached only {longest} bytes");
+    reader.execute_batch("COMMIT").unwrap();
+
+    let started = Instant::now();
+    loop {
+        store
+            .write
+            .execute_unprepared("INSERT INTO filler VALUES (x'00')")
+            .await
+            .unwrap();
+        let size = std::fs::metadata(&wal).unwrap().len();
+        if size <= limit {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the WAL file stayed at {size} bytes after the burst"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let rows = integer(&store.read, "SELECT count(*) FROM filler").await;
+    assert!(rows > 80_000, "{rows} rows");
+}
+
 /// A store on a new SQLite file (the directory goes when the first value is dropped).
 async fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
     let dir = tempfile::tempdir().unwrap();

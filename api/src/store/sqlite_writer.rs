@@ -81,9 +81,13 @@ impl SqliteWriter {
     /// Writes a transition; false if its case was no longer at the expected version.
     pub async fn write(&self, t: &Transition) -> Result<bool, WriteError> {
         let (statements, values) = sqlite_statements(t);
+        self.send(Job { statements, values }).await
+    }
+
+    async fn send(&self, job: Job) -> Result<bool, WriteError> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send((Job { statements, values }, reply))
+            .send((job, reply))
             .await
             .map_err(|_| WriteError::Stopped)?;
         let (_job, result) = answer.await.map_err(|_| WriteError::Stopped)?;
@@ -93,7 +97,8 @@ impl SqliteWriter {
 
 /// The writer's connection, set as the service's sqlx connections are (api/src/store/mod.rs):
 /// WAL, `synchronous = NORMAL`, a busy timeout, foreign keys, statement journals in memory,
-/// and no checkpoints of its own (the checkpointer copies the WAL back).
+/// the WAL file's size limit, and no checkpoints of its own (the checkpointer copies the WAL
+/// back).
 fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
     let conn = Connection::open_with_flags(
         path,
@@ -104,6 +109,7 @@ fn open(path: &Path) -> Result<Connection, rusqlite::Error> {
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
          PRAGMA temp_store = memory; PRAGMA wal_autocheckpoint = 0;",
     )?;
+    conn.pragma_update(None, "journal_size_limit", super::WAL_SIZE_LIMIT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
@@ -218,5 +224,47 @@ impl rusqlite::ToSql for Bind<'_> {
                 ));
             }
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    /// The writer's connection starts a caught-up WAL over from the beginning and cuts the file
+    /// back to the limit (the sqlx connections' is tested in api/tests/store_sqlite.rs).
+    #[tokio::test]
+    async fn the_writer_cuts_a_long_wal_back_when_it_starts_over() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("wal.sqlite3");
+        let other = Connection::open(&path).expect("open");
+        other
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (body)")
+            .expect("table");
+        let writer = SqliteWriter::start(&path).expect("writer");
+        let insert = |sql: &str| Job {
+            statements: vec![sql.to_owned()],
+            values: Vec::new(),
+        };
+        // 80 MiB, which the writer never checkpoints.
+        for _ in 0..80 {
+            let job = insert("INSERT INTO t VALUES (randomblob(1048576))");
+            assert!(writer.send(job).await.expect("written"));
+        }
+        let wal = dir.path().join("wal.sqlite3-wal");
+        let longest = std::fs::metadata(&wal).expect("WAL").len();
+        assert!(longest > 80 << 20, "the WAL reached only {longest} bytes");
+
+        other
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
+            .expect("checkpoint");
+        let job = insert("INSERT INTO t VALUES (1)");
+        assert!(writer.send(job).await.expect("written"));
+        let size = std::fs::metadata(&wal).expect("WAL").len();
+        assert!(
+            size <= super::super::WAL_SIZE_LIMIT as u64,
+            "the WAL file stayed at {size} bytes"
+        );
     }
 }
