@@ -54,9 +54,14 @@ async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
 /// file back to 64 MiB instead of keeping it at its longest.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wal_file_is_cut_back_after_a_burst() {
-    let (_dir, path, store) = fresh_store().await;
-    let wal = path.with_file_name("pilotflow.db-wal");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pilotflow.db");
     let limit = 64 << 20;
+    let store =
+        Store::connect_with_wal_limit(&format!("sqlite://{}", path.display()), 2, limit as i64)
+            .await
+            .unwrap();
+    let wal = path.with_file_name("pilotflow.db-wal");
     store
         .write
         .execute_unprepared("CREATE TABLE filler (b BLOB NOT NULL)")
