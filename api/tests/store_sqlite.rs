@@ -16,33 +16,18 @@ async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
         "the writer must leave checkpoints to the checkpointer"
     );
 
-    store
-        .write
-        .execute_unprepared("CREATE TABLE filler (b BLOB NOT NULL)")
-        .await
-        .unwrap();
     let before = std::fs::metadata(&path).unwrap().len();
     // 2 MB: with no checkpoint it would stay in the WAL and the file would not grow.
-    store
-        .write
-        .execute_unprepared(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
-             INSERT INTO filler SELECT randomblob(1024) FROM n",
-        )
-        .await
-        .unwrap();
-    let started = Instant::now();
-    loop {
+    fill(&store.write, 2000).await;
+    eventually(async || {
         let size = std::fs::metadata(&path).unwrap().len();
-        if size > before + 2_000_000 {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the database file stayed at {size} bytes (from {before}): nothing was checkpointed"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        (size > before + 2_000_000).then_some(()).ok_or_else(|| {
+            format!(
+                "the database file stayed at {size} bytes (from {before}): nothing was checkpointed"
+            )
+        })
+    })
+    .await;
 
     // What was copied back is what was written.
     let rows = integer(&store.read, "SELECT count(*) FROM filler").await;
@@ -62,47 +47,54 @@ async fn the_wal_file_is_cut_back_after_a_burst() {
             .await
             .unwrap();
     let wal = path.with_file_name("pilotflow.db-wal");
-    store
-        .write
-        .execute_unprepared("CREATE TABLE filler (b BLOB NOT NULL)")
-        .await
-        .unwrap();
+    fill(&store.write, 1).await;
     let reader = rusqlite::Connection::open(&path).unwrap();
     reader.execute_batch("BEGIN").unwrap();
     let _: i64 = reader
         .query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
         .unwrap();
-    store
-        .write
-        .execute_unprepared(
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 80000) \
-             INSERT INTO filler SELECT randomblob(1024) FROM n",
-        )
-        .await
-        .unwrap();
+    fill(&store.write, 80_000).await;
     let longest = std::fs::metadata(&wal).unwrap().len();
     assert!(longest > limit, "the WAL reached only {longest} bytes");
     reader.execute_batch("COMMIT").unwrap();
 
-    let started = Instant::now();
-    loop {
+    // The checkpointer copies it back; a write after that starts the WAL over.
+    eventually(async || {
         store
             .write
             .execute_unprepared("INSERT INTO filler VALUES (x'00')")
             .await
             .unwrap();
         let size = std::fs::metadata(&wal).unwrap().len();
-        if size <= limit {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the WAL file stayed at {size} bytes after the burst"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        (size <= limit)
+            .then_some(())
+            .ok_or_else(|| format!("the WAL file stayed at {size} bytes after the burst"))
+    })
+    .await;
     let rows = integer(&store.read, "SELECT count(*) FROM filler").await;
     assert!(rows > 80_000, "{rows} rows");
+}
+
+/// Adds `kib` rows of 1 KiB of random bytes to the table `filler`, made on first use.
+async fn fill(db: &DatabaseConnection, kib: u32) {
+    db.execute_unprepared("CREATE TABLE IF NOT EXISTS filler (b BLOB NOT NULL)")
+        .await
+        .unwrap();
+    db.execute_unprepared(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {kib}) \
+         INSERT INTO filler SELECT randomblob(1024) FROM n"
+    ))
+    .await
+    .unwrap();
+}
+
+/// Checks `done` every 50 ms until it holds; fails with its reason after 30 s.
+async fn eventually(mut done: impl AsyncFnMut() -> Result<(), String>) {
+    let started = Instant::now();
+    while let Err(why) = done().await {
+        assert!(started.elapsed() < Duration::from_secs(30), "{why}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// A store on a new SQLite file (the directory goes when the first value is dropped).
