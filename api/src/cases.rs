@@ -730,10 +730,8 @@ impl<'a> CaseService<'a> {
             now,
         };
         let view = self.view_with(caller, &row, &outcome.snapshot, def, now, running);
-        let cached = case::Model {
-            snapshot: String::new(),
-            ..row.clone()
-        };
+        // `put` drops the snapshot text; the parsed snapshot goes beside the row.
+        let cached = row.clone();
         let written = self
             .state
             .store
