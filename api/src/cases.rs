@@ -332,7 +332,7 @@ pub(crate) fn event_row(
             Some(form.to_string()),
             None,
             None,
-            data.clone(),
+            Value::clone(data),
         ),
         EventKind::Assigned { role, users } => {
             ("assigned", Some(role.to_string()), None, None, json!(users))
@@ -1064,7 +1064,10 @@ impl<'a> CaseService<'a> {
         data: Value,
         if_match: Option<i64>,
     ) -> Result<FormSaved, ApiError> {
-        let save = async |loaded: Loaded, data: Value| {
+        // Shared by the snapshot, the event and a second try on a newer case: a form is
+        // tens of kilobytes, and a burst holds hundreds of them at once.
+        let data = Arc::new(data);
+        let save = async |loaded: Loaded, data: Arc<Value>| {
             let units = self.state.units();
             let actor = access::actor(caller, &units, &loaded.row.org_unit);
             let now = self.state.clock.now();
@@ -1086,7 +1089,9 @@ impl<'a> CaseService<'a> {
         };
         let Some(expected) = if_match else {
             return self
-                .unversioned_write(caller, id, async |loaded| save(loaded, data.clone()).await)
+                .unversioned_write(caller, id, async |loaded| {
+                    save(loaded, Arc::clone(&data)).await
+                })
                 .await;
         };
         let loaded = self.load_for_write(caller, id, if_match).await?;

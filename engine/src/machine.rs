@@ -158,7 +158,8 @@ pub enum EventKind {
     },
     FormSaved {
         form: FormName,
-        data: Value,
+        /// Shared with the snapshot's copy of the form.
+        data: Arc<Value>,
     },
     Assigned {
         role: RoleName,
@@ -182,10 +183,7 @@ pub enum EventKind {
         to: StateName,
     },
     /// An assigned user (an expert) stepped down from the case, giving a reason.
-    Declined {
-        role: RoleName,
-        reason: String,
-    },
+    Declined { role: RoleName, reason: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -578,9 +576,10 @@ impl<'a> Engine<'a> {
         snapshot: &CaseSnapshot,
         actor: &Actor,
         form_name: &str,
-        data: Value,
+        data: impl Into<Arc<Value>>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EngineError> {
+        let data = data.into();
         let form = self
             .def
             .forms
@@ -608,7 +607,7 @@ impl<'a> Engine<'a> {
         let form_errors = form.schema.errors(&data);
         let mut next = snapshot.clone();
         next.forms
-            .insert(FormName::new(form_name), Arc::new(data.clone()));
+            .insert(FormName::new(form_name), Arc::clone(&data));
         next.version += 1;
         Ok(Outcome {
             event: Event {
@@ -872,7 +871,7 @@ impl<'a> Engine<'a> {
                     self.start(unit.clone(), vars.clone(), event.at)?
                 }
                 (EventKind::FormSaved { form, data }, Some(s), Some(actor)) => {
-                    self.save_form(s, actor, form.as_str(), data.clone(), event.at)?
+                    self.save_form(s, actor, form.as_str(), Arc::clone(data), event.at)?
                 }
                 (EventKind::Assigned { role, users }, Some(s), Some(actor)) => {
                     self.assign(s, actor, role.as_str(), users.clone(), event.at)?

@@ -141,8 +141,8 @@ impl Store {
     /// Writes a transition if its case is still at the expected version; returns whether it was.
     pub async fn apply_transition(&self, t: Transition) -> Result<bool, WriteError> {
         match &self.sqlite_writer {
-            Some(writer) => writer.write(&t).await,
-            None => transition::write_postgres(&self.write, &t)
+            Some(writer) => writer.write(t).await,
+            None => transition::write_postgres(&self.write, t)
                 .await
                 .map_err(WriteError::from_postgres),
         }

@@ -79,7 +79,7 @@ impl SqliteWriter {
     }
 
     /// Writes a transition; false if its case was no longer at the expected version.
-    pub async fn write(&self, t: &Transition) -> Result<bool, WriteError> {
+    pub async fn write(&self, t: Transition) -> Result<bool, WriteError> {
         let (statements, values) = sqlite_statements(t);
         self.send(Job { statements, values }).await
     }

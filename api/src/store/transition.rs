@@ -125,32 +125,32 @@ impl Sql {
     }
 }
 
-fn event_values(e: &case_event::Model) -> Vec<Value> {
+fn event_values(e: case_event::Model) -> Vec<Value> {
     vec![
-        e.case_id.clone().into(),
+        e.case_id.into(),
         e.seq.into(),
-        e.kind.clone().into(),
-        e.action.clone().into(),
-        e.actor.clone().into(),
-        e.actor_role.clone().into(),
-        e.from_state.clone().into(),
-        e.to_state.clone().into(),
+        e.kind.into(),
+        e.action.into(),
+        e.actor.into(),
+        e.actor_role.into(),
+        e.from_state.into(),
+        e.to_state.into(),
         e.at.into(),
-        e.input_digest.clone().into(),
-        e.comment.clone().into(),
-        e.body.clone().into(),
-        e.prev_hash.clone().into(),
-        e.hash.clone().into(),
+        e.input_digest.into(),
+        e.comment.into(),
+        e.body.into(),
+        e.prev_hash.into(),
+        e.hash.into(),
     ]
 }
 
-fn idempotency_values(i: &idempotency_key::Model) -> Vec<Value> {
+fn idempotency_values(i: idempotency_key::Model) -> Vec<Value> {
     vec![
-        i.username.clone().into(),
-        i.key.clone().into(),
-        i.request_hash.clone().into(),
+        i.username.into(),
+        i.key.into(),
+        i.request_hash.into(),
         i.status.into(),
-        i.response.clone().into(),
+        i.response.into(),
         i.created_at.into(),
     ]
 }
@@ -175,59 +175,59 @@ fn deadline_values(d: &case_deadline::Model) -> Vec<Value> {
     ]
 }
 
-fn case_values(c: &case::Model) -> Vec<Value> {
+fn case_values(c: case::Model) -> Vec<Value> {
     vec![
-        c.id.clone().into(),
-        c.workflow_key.clone().into(),
-        c.workflow_version.clone().into(),
-        c.title.clone().into(),
-        c.org_unit.clone().into(),
-        c.parent_unit.clone().into(),
+        c.id.into(),
+        c.workflow_key.into(),
+        c.workflow_version.into(),
+        c.title.into(),
+        c.org_unit.into(),
+        c.parent_unit.into(),
         c.round.into(),
-        c.state.clone().into(),
-        c.snapshot.clone().into(),
+        c.state.into(),
+        c.snapshot.into(),
         c.version.into(),
-        c.head_hash.clone().into(),
-        c.created_by.clone().into(),
+        c.head_hash.into(),
+        c.created_by.into(),
         c.created_at.into(),
         c.updated_at.into(),
     ]
 }
 
-fn document_values(d: &document::Model) -> Vec<Value> {
+fn document_values(d: document::Model) -> Vec<Value> {
     vec![
-        d.workflow_key.clone().into(),
-        d.number.clone().into(),
+        d.workflow_key.into(),
+        d.number.into(),
         d.year.into(),
-        d.action.clone().into(),
-        d.case_ids.clone().into(),
-        d.issued_by.clone().into(),
+        d.action.into(),
+        d.case_ids.into(),
+        d.issued_by.into(),
         d.issued_at.into(),
     ]
 }
 
 /// The statement writing the case row: an insert, or an update at the expected version.
-fn write_case(sql: &mut Sql, c: &CaseWrite) -> String {
+fn write_case(sql: &mut Sql, c: CaseWrite) -> String {
     match c {
         CaseWrite::Insert(row) => {
-            let values = sql.params(case_values(row));
+            let values = sql.params(case_values(*row));
             format!("INSERT INTO cases ({CASE_COLUMNS}) VALUES ({values})")
         }
         CaseWrite::Update(u) => update_case(sql, u),
     }
 }
 
-fn update_case(sql: &mut Sql, u: &CaseUpdate) -> String {
+fn update_case(sql: &mut Sql, u: CaseUpdate) -> String {
     format!(
         "UPDATE cases SET state = {}, snapshot = {}, version = {}, round = {}, head_hash = {}, \
          updated_at = {} WHERE id = {} AND version = {}",
-        sql.param(u.state.clone()),
-        sql.param(u.snapshot.clone()),
+        sql.param(u.state),
+        sql.param(u.snapshot),
         sql.param(u.version),
         sql.param(u.round),
-        sql.param(u.head_hash.clone()),
+        sql.param(u.head_hash),
         sql.param(u.updated_at),
-        sql.param(u.id.clone()),
+        sql.param(u.id),
         sql.param(u.expected_version),
     )
 }
@@ -290,11 +290,17 @@ fn deadline_statements(
 /// The statements that replace a role's panel and record the document, each guarded by
 /// `applied`. They are independent of their order (a PostgreSQL statement's parts see one
 /// snapshot): the panel's leavers are deleted and its members inserted if missing.
-fn panel_and_document_statements(sql: &mut Sql, t: &Transition, applied: &str) -> Vec<String> {
+fn panel_and_document_statements(
+    sql: &mut Sql,
+    case_id: &str,
+    panel: Option<PanelWrite>,
+    document: Option<document::Model>,
+    applied: &str,
+) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(p) = &t.panel {
-        let id = sql.param(t.case.case_id().to_owned());
-        let role = sql.param(p.role.clone());
+    if let Some(p) = panel {
+        let id = sql.param(case_id.to_owned());
+        let role = sql.param(p.role);
         let staying = if p.users.is_empty() {
             String::new()
         } else {
@@ -313,7 +319,7 @@ fn panel_and_document_statements(sql: &mut Sql, t: &Transition, applied: &str) -
             ));
         }
     }
-    if let Some(d) = &t.document {
+    if let Some(d) = document {
         let values = sql.params(document_values(d));
         out.push(format!(
             "INSERT INTO documents ({DOCUMENT_COLUMNS}) SELECT {values} WHERE {applied}"
@@ -389,15 +395,24 @@ pub async fn write_deadlines<C: ConnectionTrait>(
 }
 
 /// PostgreSQL: one statement; each insert reads the rows of the one before.
-pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<bool, DbErr> {
+pub async fn write_postgres(db: &DatabaseConnection, t: Transition) -> Result<bool, DbErr> {
+    let Transition {
+        case,
+        event,
+        idempotency,
+        deadlines,
+        panel,
+        document,
+    } = t;
+    let case_id = case.case_id().to_owned();
     let mut sql = Sql::default();
-    let update = write_case(&mut sql, &t.case);
-    let event = sql.params(event_values(&t.event));
+    let update = write_case(&mut sql, case);
+    let event = sql.params(event_values(event));
     let mut text = format!(
         "WITH upd AS ({update} RETURNING id), \
          ev AS (INSERT INTO case_events ({EVENT_COLUMNS}) SELECT {event} FROM upd RETURNING case_id)"
     );
-    if let Some(i) = &t.idempotency {
+    if let Some(i) = idempotency {
         let values = sql.params(idempotency_values(i));
         text.push_str(&format!(
             ", idem AS (INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) SELECT {values} \
@@ -405,11 +420,13 @@ pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<b
         ));
     }
     let applied = "EXISTS (SELECT 1 FROM ev)";
-    let mut statements = match &t.deadlines {
-        Some(d) => deadline_statements(&mut sql, t.case.case_id(), d, applied),
+    let mut statements = match &deadlines {
+        Some(d) => deadline_statements(&mut sql, &case_id, d, applied),
         None => Vec::new(),
     };
-    statements.extend(panel_and_document_statements(&mut sql, t, applied));
+    statements.extend(panel_and_document_statements(
+        &mut sql, &case_id, panel, document, applied,
+    ));
     for (n, s) in statements.iter().enumerate() {
         text.push_str(&format!(", w{n} AS ({s})"));
     }
@@ -431,23 +448,35 @@ pub async fn write_postgres(db: &DatabaseConnection, t: &Transition) -> Result<b
 
 /// SQLite: one transition's statements for the writer thread (`sqlite_writer`). The first
 /// writes the case row; the rest run only if it changed a row, so they need no guard. All
-/// share one list of values, which each statement binds by its parameters' numbers.
-pub(super) fn sqlite_statements(t: &Transition) -> (Vec<String>, Vec<Value>) {
+/// share one list of values, which each statement binds by its parameters' numbers. The
+/// transition's texts move into the values: a queued transition holds its snapshot once.
+pub(super) fn sqlite_statements(t: Transition) -> (Vec<String>, Vec<Value>) {
+    let Transition {
+        case,
+        event,
+        idempotency,
+        deadlines,
+        panel,
+        document,
+    } = t;
+    let case_id = case.case_id().to_owned();
     let mut sql = Sql::default();
-    let mut statements = vec![write_case(&mut sql, &t.case)];
-    let event = sql.params(event_values(&t.event));
+    let mut statements = vec![write_case(&mut sql, case)];
+    let event = sql.params(event_values(event));
     statements.push(format!(
         "INSERT INTO case_events ({EVENT_COLUMNS}) VALUES ({event})"
     ));
-    if let Some(i) = &t.idempotency {
+    if let Some(i) = idempotency {
         let values = sql.params(idempotency_values(i));
         statements.push(format!(
             "INSERT INTO idempotency_keys ({IDEMPOTENCY_COLUMNS}) VALUES ({values})"
         ));
     }
-    if let Some(d) = &t.deadlines {
-        statements.extend(deadline_statements(&mut sql, t.case.case_id(), d, "TRUE"));
+    if let Some(d) = &deadlines {
+        statements.extend(deadline_statements(&mut sql, &case_id, d, "TRUE"));
     }
-    statements.extend(panel_and_document_statements(&mut sql, t, "TRUE"));
+    statements.extend(panel_and_document_statements(
+        &mut sql, &case_id, panel, document, "TRUE",
+    ));
     (statements, sql.values)
 }
