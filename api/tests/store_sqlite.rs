@@ -75,6 +75,80 @@ async fn the_wal_file_is_cut_back_after_a_burst() {
     assert!(rows > 80_000, "{rows} rows");
 }
 
+/// Under steady reads and writes a write seldom begins with every frame copied back and no
+/// reader inside the WAL, the only moment SQLite starts a WAL over; the checkpointer makes that
+/// moment once it has nearly caught up, so a burst's long WAL does not outlive the burst (after
+/// a crash, the start reads every frame of it again).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_wal_starts_over_under_steady_reads_and_writes() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (_dir, path, store) = fresh_store().await;
+    fill(&store.write, 1).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    // Two readers taking turns, so that one is always inside a read transaction (as the
+    // service's readers are under load).
+    let readers = {
+        let (path, stop) = (path.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let mut turns = [open(&path), open(&path)];
+            turns[0].execute_batch("BEGIN").unwrap();
+            count(&turns[0]);
+            while !stop.load(Ordering::Relaxed) {
+                turns[1].execute_batch("BEGIN").unwrap();
+                count(&turns[1]);
+                std::thread::sleep(Duration::from_millis(20));
+                turns[0].execute_batch("COMMIT").unwrap();
+                turns.swap(0, 1);
+            }
+        })
+    };
+    // A writer adding rows one after another, leaving checkpoints to the checkpointer.
+    let writer = {
+        let (path, stop) = (path.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            let conn = open(&path);
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0").unwrap();
+            let mut written = 0;
+            while !stop.load(Ordering::Relaxed) {
+                conn.execute("INSERT INTO filler VALUES (randomblob(1024))", [])
+                    .unwrap();
+                written += 1;
+            }
+            written
+        })
+    };
+    // The burst: 80 MB, some 20,000 frames.
+    fill(&store.write, 80_000).await;
+    let watcher = open(&path);
+    eventually(async || {
+        // (busy, frames in the WAL, frames copied back)
+        let frames: i64 = watcher
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap();
+        (frames < 4_096)
+            .then_some(())
+            .ok_or_else(|| format!("the WAL still holds {frames} frames after the burst"))
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    readers.join().unwrap();
+    let written = writer.join().unwrap();
+    // Nothing written was lost on the way.
+    assert_eq!(count(&watcher), 1 + 80_000 + written);
+}
+
+fn open(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::from_secs(10)).unwrap();
+    conn
+}
+
+fn count(conn: &rusqlite::Connection) -> i64 {
+    conn.query_row("SELECT count(*) FROM filler", [], |r| r.get(0))
+        .unwrap()
+}
+
 /// Adds `kib` rows of 1 KiB of random bytes to the table `filler`, made on first use.
 async fn fill(db: &DatabaseConnection, kib: u32) {
     db.execute_unprepared("CREATE TABLE IF NOT EXISTS filler (b BLOB NOT NULL)")
