@@ -103,7 +103,10 @@ async fn a_long_wal_starts_over_under_steady_reads_and_writes() {
             }
         })
     };
-    // A writer adding rows one after another, leaving checkpoints to the checkpointer.
+    // A writer adding a row every millisecond, leaving checkpoints to the checkpointer. It
+    // pauses between rows as the service's writer does between requests: writing back to back
+    // it would take the lock again before the burst's connection (which sleeps between tries)
+    // and could keep it out past its busy timeout.
     let writer = {
         let (path, stop) = (path.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
@@ -114,6 +117,7 @@ async fn a_long_wal_starts_over_under_steady_reads_and_writes() {
                 conn.execute("INSERT INTO filler VALUES (randomblob(1024))", [])
                     .unwrap();
                 written += 1;
+                std::thread::sleep(Duration::from_millis(1));
             }
             written
         })
