@@ -1459,15 +1459,20 @@ pub fn field_errors(errors: &[FieldError]) -> Vec<crate::error::ProblemField> {
 mod tests {
     use super::*;
 
+    /// The case cache of a server that has run a while: full of older cases, none used again.
+    fn full_cache() -> quick_cache::sync::Cache<String, u32> {
+        let cache = recent_first_cache(CASE_CACHE_ENTRIES);
+        for i in 0..4 * CASE_CACHE_ENTRIES {
+            cache.insert(format!("older {i}"), 0);
+        }
+        cache
+    }
+
     /// A district makes its case, then saves its forms: in a burst, many other new cases come
     /// between the two, and the first must still be there for the form save.
     #[test]
     fn a_new_case_stays_cached_while_a_burst_of_new_cases_arrives() {
-        let cache = recent_first_cache::<u32>(CASE_CACHE_ENTRIES);
-        // A server that has run a while: the cache is full of older cases.
-        for i in 0..4 * CASE_CACHE_ENTRIES {
-            cache.insert(format!("older {i}"), 0);
-        }
+        let cache = full_cache();
         cache.insert("first".to_owned(), 0);
         for i in 1..=128 {
             cache.insert(format!("case {i}"), i);
@@ -1478,10 +1483,7 @@ mod tests {
     /// Cases used again are kept over a stream of new ones used once.
     #[test]
     fn cases_in_use_outlast_a_stream_of_cases_made_once() {
-        let cache = recent_first_cache::<u32>(CASE_CACHE_ENTRIES);
-        for i in 0..4 * CASE_CACHE_ENTRIES {
-            cache.insert(format!("older {i}"), 0);
-        }
+        let cache = full_cache();
         for i in 0..64 {
             cache.insert(format!("busy {i}"), i);
         }
