@@ -52,6 +52,27 @@ for b in backends:
         if c == 16 and b == "postgres":
             goals.append(("W1 PostgreSQL ≥ 60% of the floor at 16 clients", share >= 0.6, f"{share * 100:.0f}%"))
 
+ceiling_rows = [
+    (b, c, [w for r in of(b) for w in r["w1_lifecycle"] if w["clients"] == c])
+    for b in backends
+    for c in [w["clients"] for w in of(b)[0]["w1_lifecycle"]]
+]
+if any(w.get("http_ceiling_per_second") for _, _, rows in ceiling_rows for w in rows):
+    print("\n### The HTTP ceiling (`GET /healthz` in W1's closed loop, on W1's server just before it)\n")
+    print("| backend | clients | requests/s | server CPU s / 1,000 | W1 transitions/s as a share of it | floor as a share of it |")
+    print("|---|---|---|---|---|---|")
+    for b, c, rows in ceiling_rows:
+        ceiling = med(w.get("http_ceiling_per_second") for w in rows)
+        if not ceiling:
+            continue
+        tps = med(w["transitions_per_second"] for w in rows)
+        floor = med(w["floor_transitions_per_second"] for w in rows)
+        print(
+            f"| {b} | {c} | {fmt(ceiling)} | "
+            f"{fmt(med(w.get('http_ceiling_server_cpu_seconds_per_1000') for w in rows), 3)} | "
+            f"{fmt(tps / ceiling * 100)}% | {fmt(floor / ceiling * 100)}% |"
+        )
+
 print("\n### W2 deadline burst (open loop: create, two forms, submit per arrival; latency from the arrival's due time)\n")
 print("| backend | rate /s | achieved /s | p50 ms | p95 ms | p99 ms | errors | runs |")
 print("|---|---|---|---|---|---|---|---|")

@@ -2,7 +2,9 @@
 //! release server (demo data), measures the floor, then W1 (the application path, closed
 //! loop at several client counts), W2 (an open-loop burst of create-and-submit at stepped
 //! rates, with its knee), W3 (a working day's mix), and the time from start to `/readyz` on
-//! the existing database. CPU seconds come from /proc, peak RSS from `VmHWM`.
+//! the existing database. CPU seconds come from /proc, peak RSS from `VmHWM`. Before W1, the
+//! HTTP ceiling: `GET /healthz` in the same closed loop on the same server, the cheapest request
+//! there is, so W1 and the floor can each be read as a share of what HTTP alone allows.
 //!
 //! The floor is the same read-update-insert a transition makes (read the case row, update it
 //! at its version with a snapshot of the same size, insert an event of the same size), issued
@@ -251,6 +253,48 @@ async fn lifecycle(kit: Arc<Kit>, clients: usize, seconds: u64, pid: u32) -> Res
             .zip(client_after)
             .map(|(a, b)| (b - a) / n * 1000.0)
     );
+    Ok(out)
+}
+
+/// The HTTP ceiling: `GET /healthz` (no session, no database, an empty body) in the same
+/// closed loop as W1, on the same server and client. No request the service answers can be
+/// cheaper, so it bounds what any workload over HTTP can reach on this machine at that moment.
+async fn http_ceiling(kit: &Kit, clients: usize, seconds: u64, pid: u32) -> Result<Value> {
+    let warmup = Duration::from_secs(1);
+    let measure = Duration::from_secs(seconds);
+    let begin = Instant::now();
+    let keep = window(begin, warmup, measure);
+    let url = format!("{}/healthz", kit.base);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (http, url) = (kit.http.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            while begin.elapsed() < warmup + measure {
+                let t = Instant::now();
+                let res = http.get(&url).send().await?;
+                let status = res.status();
+                res.bytes().await?;
+                if !status.is_success() {
+                    bail!("/healthz answered {status}");
+                }
+                keep(&mut samples, t);
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    tokio::time::sleep(warmup).await;
+    let cpu_before = cpu_seconds(pid);
+    tokio::time::sleep(measure).await;
+    let cpu_after = cpu_seconds(pid);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await??);
+    }
+    let n = all.len().max(1) as f64;
+    let mut out = summary(all, measure.as_secs_f64());
+    out["server_cpu_seconds_per_1000"] =
+        json!(cpu_before.zip(cpu_after).map(|(a, b)| (b - a) / n * 1000.0));
     Ok(out)
 }
 
@@ -705,6 +749,7 @@ pub async fn run(plan: &Plan) -> Result<Value> {
     for (&clients, floor) in plan.clients.iter().zip(&floors) {
         let node = Node::new(plan.backend, &plan.binary, &plan.postgres).await?;
         let kit = Kit::new(node.base()).await?;
+        let ceiling = http_ceiling(&kit, clients, plan.seconds, node.pid()).await?;
         let mut r = lifecycle(kit, clients, plan.seconds, node.pid()).await?;
         r["server_peak_rss_mb"] =
             json!(proc_status(node.pid(), "VmHWM:").unwrap_or(0) as f64 / 1024.0);
@@ -712,6 +757,9 @@ pub async fn run(plan: &Plan) -> Result<Value> {
         r["floor_transitions_per_second"] = json!(floor_tps);
         r["share_of_floor"] =
             json!(r["transitions_per_second"].as_f64().unwrap_or(0.0) / floor_tps.max(1e-9));
+        r["http_ceiling_per_second"] = ceiling["transitions_per_second"].clone();
+        r["http_ceiling_server_cpu_seconds_per_1000"] =
+            ceiling["server_cpu_seconds_per_1000"].clone();
         node.finish(&plan.postgres).await?;
         w1.push(r);
     }
