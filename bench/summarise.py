@@ -30,48 +30,42 @@ print(f"rounds: {len(of(backends[0]))} per backend, alternating; medians over th
 print("### W1 lifecycle (closed loop, the application path, every write timed)\n")
 print("| backend | clients | transitions/s | p50 ms | p95 ms | p99 ms | floor transitions/s | share of floor | server CPU s / 1,000 | load generator CPU s / 1,000 | server peak RSS MB |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for b in backends:
-    clients = [w["clients"] for w in of(b)[0]["w1_lifecycle"]]
-    for c in clients:
-        rows = [w for r in of(b) for w in r["w1_lifecycle"] if w["clients"] == c]
-        tps = med(w["transitions_per_second"] for w in rows)
-        share = med(w["share_of_floor"] for w in rows)
-        p99 = med(w["p99_ms"] for w in rows)
-        print(
-            f"| {b} | {c} | {fmt(tps)} | {fmt(med(w['p50_ms'] for w in rows), 1)} | "
-            f"{fmt(med(w['p95_ms'] for w in rows), 1)} | {fmt(p99, 1)} | "
-            f"{fmt(med(w['floor_transitions_per_second'] for w in rows))} | {fmt(share * 100, 0)}% | "
-            f"{fmt(med(w['server_cpu_seconds_per_1000'] for w in rows), 2)} | "
-            f"{fmt(med(w['load_generator_cpu_seconds_per_1000'] for w in rows), 2)} | "
-            f"{fmt(max(w['server_peak_rss_mb'] for w in rows))} |"
-        )
-        if c == 16 and b == "sqlite":
-            goals.append(("W1 SQLite ≥ 50% of the floor (16 clients)", share >= 0.5, f"{share * 100:.0f}%"))
-            goals.append(("W1 SQLite ≥ 3,000 transitions/s at 16 clients", tps >= 3000, f"{tps:,.0f}/s"))
-            goals.append(("W1 SQLite p99 < 25 ms at 16 clients", p99 < 25, f"{p99:.1f} ms"))
-        if c == 16 and b == "postgres":
-            goals.append(("W1 PostgreSQL ≥ 60% of the floor at 16 clients", share >= 0.6, f"{share * 100:.0f}%"))
-
-ceiling_rows = [
+# Each backend's W1 runs at each client count, over the rounds.
+w1_rows = [
     (b, c, [w for r in of(b) for w in r["w1_lifecycle"] if w["clients"] == c])
     for b in backends
     for c in [w["clients"] for w in of(b)[0]["w1_lifecycle"]]
 ]
-if any(w.get("http_ceiling_per_second") for _, _, rows in ceiling_rows for w in rows):
+for b, c, rows in w1_rows:
+    tps = med(w["transitions_per_second"] for w in rows)
+    share = med(w["share_of_floor"] for w in rows)
+    p99 = med(w["p99_ms"] for w in rows)
+    print(
+        f"| {b} | {c} | {fmt(tps)} | {fmt(med(w['p50_ms'] for w in rows), 1)} | "
+        f"{fmt(med(w['p95_ms'] for w in rows), 1)} | {fmt(p99, 1)} | "
+        f"{fmt(med(w['floor_transitions_per_second'] for w in rows))} | {fmt(share * 100, 0)}% | "
+        f"{fmt(med(w['server_cpu_seconds_per_1000'] for w in rows), 2)} | "
+        f"{fmt(med(w['load_generator_cpu_seconds_per_1000'] for w in rows), 2)} | "
+        f"{fmt(max(w['server_peak_rss_mb'] for w in rows))} |"
+    )
+    if c == 16 and b == "sqlite":
+        goals.append(("W1 SQLite ≥ 50% of the floor (16 clients)", share >= 0.5, f"{share * 100:.0f}%"))
+        goals.append(("W1 SQLite ≥ 3,000 transitions/s at 16 clients", tps >= 3000, f"{tps:,.0f}/s"))
+        goals.append(("W1 SQLite p99 < 25 ms at 16 clients", p99 < 25, f"{p99:.1f} ms"))
+    if c == 16 and b == "postgres":
+        goals.append(("W1 PostgreSQL ≥ 60% of the floor at 16 clients", share >= 0.6, f"{share * 100:.0f}%"))
+
+if any(w.get("http_ceiling_per_second") for _, _, rows in w1_rows for w in rows):
     print("\n### The HTTP ceiling (`GET /healthz` in W1's closed loop, on W1's server just before it)\n")
     print("| backend | clients | requests/s | server CPU s / 1,000 | W1 transitions/s as a share of it | floor as a share of it |")
     print("|---|---|---|---|---|---|")
-    for b, c, rows in ceiling_rows:
-        ceiling = med(w.get("http_ceiling_per_second") for w in rows)
-        if not ceiling:
-            continue
-        tps = med(w["transitions_per_second"] for w in rows)
-        floor = med(w["floor_transitions_per_second"] for w in rows)
-        print(
-            f"| {b} | {c} | {fmt(ceiling)} | "
-            f"{fmt(med(w.get('http_ceiling_server_cpu_seconds_per_1000') for w in rows), 3)} | "
-            f"{fmt(tps / ceiling * 100)}% | {fmt(floor / ceiling * 100)}% |"
-        )
+    for b, c, rows in w1_rows:
+        of_rows = lambda key: med(w.get(key) for w in rows)
+        ceiling = of_rows("http_ceiling_per_second")
+        if ceiling:
+            cpu = of_rows("http_ceiling_server_cpu_seconds_per_1000")
+            shares = [of_rows(k) / ceiling * 100 for k in ("transitions_per_second", "floor_transitions_per_second")]
+            print(f"| {b} | {c} | {fmt(ceiling)} | {fmt(cpu, 3)} | " + " | ".join(f"{fmt(x)}%" for x in shares) + " |")
 
 print("\n### W2 deadline burst (open loop: create, two forms, submit per arrival; latency from the arrival's due time)\n")
 print("| backend | rate /s | achieved /s | p50 ms | p95 ms | p99 ms | errors | runs |")
