@@ -233,6 +233,20 @@ async fn lifecycle(kit: Arc<Kit>, clients: usize, seconds: u64, pid: u32) -> Res
             anyhow::Ok(samples)
         }));
     }
+    let mut out = measured(tasks, warmup, measure, pid).await?;
+    out["clients"] = json!(clients);
+    Ok(out)
+}
+
+/// The latencies of closed-loop clients (`tasks`, each keeping its samples inside the
+/// measured window), summarised, with the server's and the load generator's CPU seconds per
+/// 1,000 requests over that window.
+async fn measured(
+    tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>>>>,
+    warmup: Duration,
+    measure: Duration,
+    pid: u32,
+) -> Result<Value> {
     tokio::time::sleep(warmup).await;
     let cpu_before = cpu_seconds(pid);
     let client_before = cpu_seconds(std::process::id());
@@ -244,15 +258,12 @@ async fn lifecycle(kit: Arc<Kit>, clients: usize, seconds: u64, pid: u32) -> Res
         all.extend(t.await??);
     }
     let n = all.len().max(1) as f64;
+    let per_1000 = |before: Option<f64>, after: Option<f64>| {
+        json!(before.zip(after).map(|(a, b)| (b - a) / n * 1000.0))
+    };
     let mut out = summary(all, measure.as_secs_f64());
-    out["clients"] = json!(clients);
-    out["server_cpu_seconds_per_1000"] =
-        json!(cpu_before.zip(cpu_after).map(|(a, b)| (b - a) / n * 1000.0));
-    out["load_generator_cpu_seconds_per_1000"] = json!(
-        client_before
-            .zip(client_after)
-            .map(|(a, b)| (b - a) / n * 1000.0)
-    );
+    out["server_cpu_seconds_per_1000"] = per_1000(cpu_before, cpu_after);
+    out["load_generator_cpu_seconds_per_1000"] = per_1000(client_before, client_after);
     Ok(out)
 }
 
@@ -283,19 +294,7 @@ async fn http_ceiling(kit: &Kit, clients: usize, seconds: u64, pid: u32) -> Resu
             anyhow::Ok(samples)
         }));
     }
-    tokio::time::sleep(warmup).await;
-    let cpu_before = cpu_seconds(pid);
-    tokio::time::sleep(measure).await;
-    let cpu_after = cpu_seconds(pid);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await??);
-    }
-    let n = all.len().max(1) as f64;
-    let mut out = summary(all, measure.as_secs_f64());
-    out["server_cpu_seconds_per_1000"] =
-        json!(cpu_before.zip(cpu_after).map(|(a, b)| (b - a) / n * 1000.0));
-    Ok(out)
+    measured(tasks, warmup, measure, pid).await
 }
 
 /// A case with both forms saved (its version), ready to submit.
