@@ -1,4 +1,4 @@
-//! `fire` and `available_actions` on the pilot-zone definition.
+//! `fire`, `available_actions` and writing a snapshot, on the pilot-zone definition.
 //! Run: `cargo bench -p pilotflow-engine --bench fire`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -116,6 +116,10 @@ fn bench(c: &mut Criterion) {
                 .fire(black_box(&case), &district, "submit", &Value::Null, now)
                 .unwrap()
         })
+    });
+    // The snapshot is stored again on every transition, with both saved forms in it.
+    c.bench_function("snapshot to JSON", |b| {
+        b.iter(|| serde_json::to_string(black_box(&submitted)).unwrap())
     });
     c.bench_function("available_actions city", |b| {
         b.iter(|| engine.available_actions(black_box(&submitted), &city, now))

@@ -566,3 +566,29 @@ fn a_city_applies_only_for_a_city_level_project() {
         .unwrap();
     assert_eq!(submitted.snapshot.state, "municipal_review");
 }
+
+/// Saved forms keep their JSON text (written once, copied into every stored snapshot): the
+/// stored snapshot must still read back as the same case, through text or through a value,
+/// and its forms must be the documents that were saved.
+#[test]
+fn a_stored_snapshot_reads_back_with_its_forms_as_saved() {
+    let d = Driver::drafted("2026-11-23T10:00:00+08:00");
+    let text = serde_json::to_string(&d.case).unwrap();
+
+    let stored: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for form in ["application", "experiment_plan"] {
+        assert_eq!(
+            stored["forms"][form],
+            example(&format!("forms/{form}.json")),
+            "{form} as stored"
+        );
+    }
+
+    let read: pilotflow_engine::CaseSnapshot = serde_json::from_str(&text).unwrap();
+    assert_eq!(read, d.case);
+    assert_eq!(serde_json::to_string(&read).unwrap(), text, "written again");
+
+    let via_value: pilotflow_engine::CaseSnapshot =
+        serde_json::from_value(serde_json::to_value(&d.case).unwrap()).unwrap();
+    assert_eq!(via_value, d.case);
+}
