@@ -359,7 +359,7 @@ pub(crate) fn event_row(
             Some(form.to_string()),
             None,
             None,
-            data.value().clone(),
+            Value::clone(data),
         ),
         EventKind::Assigned { role, users } => {
             ("assigned", Some(role.to_string()), None, None, json!(users))
@@ -1093,8 +1093,8 @@ impl<'a> CaseService<'a> {
     ) -> Result<FormSaved, ApiError> {
         // Shared by the snapshot, the event and a second try on a newer case: a form is
         // tens of kilobytes, and a burst holds hundreds of them at once.
-        let data = Arc::new(pilotflow_engine::FormDoc::new(data));
-        let save = async |loaded: Loaded, data: Arc<pilotflow_engine::FormDoc>| {
+        let data = Arc::new(data);
+        let save = async |loaded: Loaded, data: Arc<Value>| {
             let units = self.state.units();
             let actor = access::actor(caller, &units, &loaded.row.org_unit);
             let now = self.state.clock.now();
@@ -1246,7 +1246,7 @@ impl<'a> CaseService<'a> {
             .snapshot
             .forms
             .get(form)
-            .map(|doc| doc.value().clone())
+            .map(|doc| Value::clone(doc))
             .ok_or_else(|| {
                 ApiError::new(
                     "form_not_saved",

@@ -18,7 +18,7 @@ pub use calendar::{Calendar, CalendarYear};
 pub use deadline::DeadlineInstance;
 pub use definition::{Definition, Diagnostic, SchemaLoadError, SchemaSource, compile};
 pub use error::EngineError;
-pub use forms::{FieldError, FormDoc, IntoFormDoc};
+pub use forms::FieldError;
 pub use ids::{ActionName, DeadlineName, FormName, RegionName, RoleName, StateName, UserId};
 pub use machine::{
     Actor, AvailableAction, CaseSnapshot, Effects, Engine, Event, EventKind, Notification,

@@ -8,7 +8,7 @@ use crate::definition::{
 };
 use crate::error::EngineError;
 use crate::expr::{self, CelValue, Expr};
-use crate::forms::{FieldError, FormDoc, IntoFormDoc};
+use crate::forms::FieldError;
 use crate::ids::{ActionName, DeadlineName, FormName, RegionName, RoleName, StateName, UserId};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -85,7 +85,7 @@ pub struct CaseSnapshot {
     pub regions: BTreeMap<RegionName, StateName>,
     pub vars: BTreeMap<String, Value>,
     /// Saved form documents; shared, because they are large and never change once saved.
-    pub forms: BTreeMap<FormName, Arc<FormDoc>>,
+    pub forms: BTreeMap<FormName, Arc<Value>>,
     pub assignments: BTreeMap<RoleName, BTreeSet<UserId>>,
     /// Submissions to collect actions that are still open, by user.
     pub collected: BTreeMap<ActionName, BTreeMap<UserId, Value>>,
@@ -159,7 +159,7 @@ pub enum EventKind {
     FormSaved {
         form: FormName,
         /// Shared with the snapshot's copy of the form.
-        data: Arc<FormDoc>,
+        data: Arc<Value>,
     },
     Assigned {
         role: RoleName,
@@ -576,10 +576,10 @@ impl<'a> Engine<'a> {
         snapshot: &CaseSnapshot,
         actor: &Actor,
         form_name: &str,
-        data: impl IntoFormDoc,
+        data: impl Into<Arc<Value>>,
         now: DateTime<Utc>,
     ) -> Result<Outcome, EngineError> {
-        let data = data.into_form_doc();
+        let data = data.into();
         let form = self
             .def
             .forms
