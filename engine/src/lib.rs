@@ -22,5 +22,5 @@ pub use forms::FieldError;
 pub use ids::{ActionName, DeadlineName, FormName, RegionName, RoleName, StateName, UserId};
 pub use machine::{
     Actor, AvailableAction, CaseSnapshot, Effects, Engine, Event, EventKind, Notification,
-    NotificationKind, Outcome, UnitInfo, UnitLevel, UnitRelation,
+    NotificationKind, Outcome, UnitInfo, UnitLevel, UnitRelation, WithoutForms,
 };

@@ -85,6 +85,9 @@ pub struct CaseSnapshot {
     pub regions: BTreeMap<RegionName, StateName>,
     pub vars: BTreeMap<String, Value>,
     /// Saved form documents; shared, because they are large and never change once saved.
+    /// Absent from [`CaseSnapshot::without_forms`], so a store keeping them apart reads
+    /// the rest back with none.
+    #[serde(default)]
     pub forms: BTreeMap<FormName, Arc<Value>>,
     pub assignments: BTreeMap<RoleName, BTreeSet<UserId>>,
     /// Submissions to collect actions that are still open, by user.
@@ -97,7 +100,57 @@ pub struct CaseSnapshot {
     pub version: u64,
 }
 
+/// A snapshot without its forms, for a store that keeps each form apart and writes it only
+/// when it is saved: the forms are most of a snapshot's size, and every transition would
+/// otherwise write them out again. Serializes as the snapshot does, less `forms`.
+#[derive(Debug, Serialize)]
+pub struct WithoutForms<'a> {
+    workflow: &'a str,
+    workflow_version: &'a str,
+    state: &'a StateName,
+    regions: &'a BTreeMap<RegionName, StateName>,
+    vars: &'a BTreeMap<String, Value>,
+    assignments: &'a BTreeMap<RoleName, BTreeSet<UserId>>,
+    collected: &'a BTreeMap<ActionName, BTreeMap<UserId, Value>>,
+    entered: &'a BTreeMap<StateName, DateTime<Utc>>,
+    unit: &'a UnitInfo,
+    created_at: &'a DateTime<Utc>,
+    version: u64,
+}
+
 impl CaseSnapshot {
+    /// Everything but the forms (see [`WithoutForms`]).
+    pub fn without_forms(&self) -> WithoutForms<'_> {
+        // Named field by field, so a field added to the snapshot fails to compile here.
+        let CaseSnapshot {
+            workflow,
+            workflow_version,
+            state,
+            regions,
+            vars,
+            forms: _,
+            assignments,
+            collected,
+            entered,
+            unit,
+            created_at,
+            version,
+        } = self;
+        WithoutForms {
+            workflow,
+            workflow_version,
+            state,
+            regions,
+            vars,
+            assignments,
+            collected,
+            entered,
+            unit,
+            created_at,
+            version: *version,
+        }
+    }
+
     /// Whether `state` is current: the main state, or the state of a running region.
     pub fn is_in(&self, def: &Definition, state: &StateName) -> bool {
         if self.state == *state {

@@ -591,3 +591,20 @@ fn a_stored_snapshot_reads_back_with_its_forms_as_saved() {
         serde_json::from_value(serde_json::to_value(&d.case).unwrap()).unwrap();
     assert_eq!(via_value, d.case);
 }
+
+#[test]
+fn a_snapshot_without_its_forms_is_the_snapshot_less_forms_and_reads_back_with_none() {
+    let d = Driver::drafted("2026-11-23T10:00:00+08:00");
+    assert_eq!(d.case.forms.len(), 2, "the drafted case has both forms");
+
+    let mut whole = serde_json::to_value(&d.case).unwrap();
+    whole.as_object_mut().unwrap().remove("forms");
+    let without = serde_json::to_value(d.case.without_forms()).unwrap();
+    assert_eq!(without, whole);
+
+    let read: pilotflow_engine::CaseSnapshot = serde_json::from_value(without).unwrap();
+    assert!(read.forms.is_empty());
+    let mut with_forms = read;
+    with_forms.forms = d.case.forms.clone();
+    assert_eq!(with_forms, d.case, "the forms put back give the case again");
+}
