@@ -9,7 +9,7 @@ use crate::history::{self, GENESIS};
 use crate::registry::StoredWorkflow;
 use crate::state::AppState;
 use crate::store::entities::{
-    case, case_assignment, case_deadline, case_event, document, idempotency_key,
+    case, case_assignment, case_deadline, case_event, case_form, document, idempotency_key,
 };
 use crate::store::{
     CasePages, CaseUpdate, CaseWrite, DeadlineWrite, PanelWrite, RunningDeadline, Transition,
@@ -17,17 +17,17 @@ use crate::store::{
 };
 use chrono::{DateTime, Utc};
 use pilotflow_engine::{
-    CaseSnapshot, DeadlineInstance, Definition, Engine, EventKind, FieldError, Outcome, UserId,
-    deadline,
+    CaseSnapshot, DeadlineInstance, Definition, Engine, EventKind, FieldError, FormName, Outcome,
+    UserId, deadline,
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 
@@ -328,9 +328,84 @@ pub struct CaseService<'a> {
     pub(crate) calendar: Arc<pilotflow_engine::Calendar>,
 }
 
-pub(crate) fn parse_snapshot(row: &case::Model) -> Result<CaseSnapshot, ApiError> {
+/// A case row's snapshot with its saved forms put back (`forms`: the case's `case_forms`
+/// rows).
+pub(crate) fn parse_snapshot(
+    row: &case::Model,
+    forms: Vec<case_form::Model>,
+) -> Result<CaseSnapshot, ApiError> {
+    let mut snapshot = parse_without_forms(row)?;
+    for f in forms {
+        let doc: Value = serde_json::from_str(&f.body).map_err(|e| {
+            ApiError::internal(
+                anyhow::Error::new(e).context(format!("case {} form {}", row.id, f.name)),
+            )
+        })?;
+        snapshot.forms.insert(FormName::new(f.name), Arc::new(doc));
+    }
+    Ok(snapshot)
+}
+
+/// A case row's snapshot with no forms: for readers of its state, variables, panels and
+/// sheets only. Firing actions or building the case page needs [`parse_snapshot`].
+pub(crate) fn parse_without_forms(row: &case::Model) -> Result<CaseSnapshot, ApiError> {
     serde_json::from_str(&row.snapshot)
         .map_err(|e| ApiError::internal(anyhow::Error::new(e).context(format!("case {}", row.id))))
+}
+
+/// The snapshot as the case row stores it: without the forms, which are rows of their own
+/// written when saved (see [`saved_form`]).
+pub(crate) fn stored_snapshot(snapshot: &CaseSnapshot) -> Result<String, ApiError> {
+    to_json(&snapshot.without_forms())
+}
+
+/// The form row a form save writes.
+fn saved_form(
+    case_id: &str,
+    outcome: &Outcome,
+    now: DateTime<Utc>,
+) -> Result<Option<case_form::Model>, ApiError> {
+    let EventKind::FormSaved { form, data } = &outcome.event.kind else {
+        return Ok(None);
+    };
+    Ok(Some(case_form::Model {
+        case_id: case_id.to_owned(),
+        name: form.to_string(),
+        body: to_json(data)?,
+        saved_at: now,
+    }))
+}
+
+/// The saved forms of every case `cases` selects, by case.
+pub(crate) async fn forms_of_cases(
+    db: &impl ConnectionTrait,
+    cases: Condition,
+) -> Result<HashMap<String, Vec<case_form::Model>>, ApiError> {
+    let ids = Query::select()
+        .column(case::Column::Id)
+        .from(case::Entity)
+        .cond_where(cases)
+        .to_owned();
+    let mut out: HashMap<String, Vec<case_form::Model>> = HashMap::new();
+    for f in case_form::Entity::find()
+        .filter(case_form::Column::CaseId.in_subquery(ids))
+        .all(db)
+        .await?
+    {
+        out.entry(f.case_id.clone()).or_default().push(f);
+    }
+    Ok(out)
+}
+
+/// A case's saved forms.
+pub(crate) async fn forms_of(
+    db: &impl ConnectionTrait,
+    case_id: &str,
+) -> Result<Vec<case_form::Model>, sea_orm::DbErr> {
+    case_form::Entity::find()
+        .filter(case_form::Column::CaseId.eq(case_id))
+        .all(db)
+        .await
 }
 
 pub(crate) fn to_json<T: Serialize>(v: &T) -> Result<String, ApiError> {
@@ -511,11 +586,13 @@ impl<'a> CaseService<'a> {
 
     /// Loads a case the caller may see; anything else is "not found".
     pub(crate) async fn load_visible(&self, caller: &Caller, id: &str) -> Result<Loaded, ApiError> {
-        let row = case::Entity::find_by_id(id.to_owned())
-            .one(&self.state.store.read)
-            .await?
-            .ok_or_else(ApiError::case_not_found)?;
-        let snapshot = Arc::new(parse_snapshot(&row)?);
+        let db = &self.state.store.read;
+        let (row, forms) = tokio::try_join!(
+            case::Entity::find_by_id(id.to_owned()).one(db),
+            forms_of(db, id)
+        )?;
+        let row = row.ok_or_else(ApiError::case_not_found)?;
+        let snapshot = Arc::new(parse_snapshot(&row, forms)?);
         self.visible(caller, row, snapshot)
     }
 
@@ -744,7 +821,7 @@ impl<'a> CaseService<'a> {
             parent_unit: units.parent(&unit_code).map(str::to_owned),
             round: outcome.snapshot.round(),
             state: outcome.snapshot.state.to_string(),
-            snapshot: to_json(&outcome.snapshot)?,
+            snapshot: stored_snapshot(&outcome.snapshot)?,
             version: outcome.snapshot.version as i64,
             head_hash: event.hash.clone(),
             created_by: caller.username.clone(),
@@ -769,6 +846,7 @@ impl<'a> CaseService<'a> {
                 deadlines: Some(deadlines),
                 panel: None,
                 document: None,
+                form: None,
             })
             .await
             .map_err(ApiError::internal)?;
@@ -1023,7 +1101,7 @@ impl<'a> CaseService<'a> {
             id: row.id.clone(),
             expected_version: row.version,
             state: snap.state.to_string(),
-            snapshot: to_json(snap)?,
+            snapshot: stored_snapshot(snap)?,
             version: snap.version as i64,
             round: snap.round(),
             head_hash: event.hash.clone(),
@@ -1061,6 +1139,7 @@ impl<'a> CaseService<'a> {
                 deadlines,
                 panel: panel_write(outcome),
                 document,
+                form: saved_form(&row.id, outcome, now)?,
             })
             .await;
         match written {
@@ -1282,7 +1361,8 @@ pub async fn backfill_deadlines(state: &AppState) -> Result<u64, ApiError> {
             else {
                 continue;
             };
-            let snapshot = parse_snapshot(&row)?;
+            let forms = forms_of(db, &row.id).await?;
+            let snapshot = parse_snapshot(&row, forms)?;
             let running = Engine::new(&wf.def, &calendar).deadlines(&snapshot);
             if running.is_empty() {
                 continue;
@@ -1310,6 +1390,7 @@ pub(crate) async fn write_in_txn(
     event: case_event::Model,
     deadlines: Option<&DeadlineWrite>,
 ) -> Result<bool, ApiError> {
+    let saved_at = update.updated_at;
     let updated = case::Entity::update_many()
         .col_expr(case::Column::State, Expr::value(update.state))
         .col_expr(case::Column::Snapshot, Expr::value(update.snapshot))
@@ -1327,6 +1408,17 @@ pub(crate) async fn write_in_txn(
     event_active(event).insert(txn).await?;
     if let Some(panel) = panel_write(outcome) {
         write_assignments(txn, case_id, &panel).await?;
+    }
+    if let Some(form) = saved_form(case_id, outcome, saved_at)? {
+        use sea_orm::sea_query::OnConflict;
+        case_form::Entity::insert(case_form::ActiveModel::from(form))
+            .on_conflict(
+                OnConflict::columns([case_form::Column::CaseId, case_form::Column::Name])
+                    .update_columns([case_form::Column::Body, case_form::Column::SavedAt])
+                    .to_owned(),
+            )
+            .exec(txn)
+            .await?;
     }
     if let Some(d) = deadlines {
         write_deadlines(txn, case_id, d).await?;

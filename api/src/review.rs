@@ -9,7 +9,8 @@
 use crate::auth::{Caller, Role};
 use crate::cases::{
     CaseService, CaseView, Loaded, deadline_rows, deadlines_changed, document_row, event_row,
-    insert_document, parse_snapshot, to_json, version_conflict, write_in_txn,
+    forms_of_cases, insert_document, parse_snapshot, parse_without_forms, stored_snapshot, to_json,
+    version_conflict, write_in_txn,
 };
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -21,7 +22,8 @@ use pilotflow_engine::review::{self, Aggregate, Expert, Recusal, ReviewCase};
 use pilotflow_engine::{CaseSnapshot, Definition, FieldError, Outcome, RoleName, UserId};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -272,7 +274,7 @@ async fn open_loads(state: &AppState, role: &RoleName) -> Result<HashMap<String,
         if !reviewing {
             continue;
         }
-        let snapshot = parse_snapshot(&row)?;
+        let snapshot = parse_without_forms(&row)?;
         for u in snapshot.assignments.get(role).into_iter().flatten() {
             *loads.entry(u.to_string()).or_insert(0) += 1;
         }
@@ -872,7 +874,7 @@ pub async fn ranking(
         let Ok(action) = review_action(def, Some(&action_name)) else {
             continue;
         };
-        let snapshot = parse_snapshot(&row)?;
+        let snapshot = parse_without_forms(&row)?;
         if !action.from.iter().any(|s| snapshot.entered.contains_key(s)) {
             continue;
         }
@@ -1066,15 +1068,25 @@ pub async fn bulk_panels(
     }
     let svc = CaseService::new(state);
     let now = state.clock.now();
-    let rows = case::Entity::find()
-        .filter(case::Column::WorkflowKey.eq(req.workflow.clone()))
-        .filter(case::Column::Round.eq(year))
-        .order_by_asc(case::Column::Id)
-        .all(&state.store.read)
-        .await?;
+    let round = Condition::all()
+        .add(case::Column::WorkflowKey.eq(req.workflow.clone()))
+        .add(case::Column::Round.eq(year));
+    let db = &state.store.read;
+    let (rows, mut forms) = tokio::try_join!(
+        async {
+            let rows = case::Entity::find()
+                .filter(round.clone())
+                .order_by_asc(case::Column::Id)
+                .all(db)
+                .await?;
+            Ok::<_, ApiError>(rows)
+        },
+        forms_of_cases(db, round.clone())
+    )?;
     let mut waiting: Vec<Loaded> = Vec::new();
     for row in rows {
-        let snapshot = Arc::new(parse_snapshot(&row)?);
+        let case_forms = forms.remove(&row.id).unwrap_or_default();
+        let snapshot = Arc::new(parse_snapshot(&row, case_forms)?);
         let loaded = match svc.load_parsed(caller, row, snapshot) {
             Ok(l) => l,
             Err(_) => continue,
@@ -1198,7 +1210,7 @@ async fn write_batch(
             id: l.row.id.clone(),
             expected_version: l.row.version,
             state: snap.state.to_string(),
-            snapshot: to_json(snap)?,
+            snapshot: stored_snapshot(snap)?,
             version: snap.version as i64,
             round: snap.round(),
             head_hash: event.hash.clone(),
@@ -1451,7 +1463,7 @@ pub async fn zones(state: &AppState, q: ZoneQuery) -> Result<ZoneList, ApiError>
             else {
                 continue;
             };
-            let snapshot = parse_snapshot(&row)?;
+            let snapshot = parse_without_forms(&row)?;
             let city = units.parent(&row.org_unit).unwrap_or_default().to_owned();
             items.push(Zone {
                 case_id: row.id,

@@ -3,7 +3,7 @@
 
 use crate::history::{ChainBreak, verify_chain};
 use crate::registry::Registry;
-use crate::store::entities::{case, case_event};
+use crate::store::entities::{case, case_event, case_form};
 use crate::store::{CasePages, Store};
 use pilotflow_engine::{Calendar, Engine, Event};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -32,7 +32,11 @@ pub async fn verify_all(store: &Store, calendar: &Calendar) -> anyhow::Result<Re
                 report.broken.push((row.id.clone(), b));
                 continue;
             }
-            if let Err(b) = replay(&registry, calendar, &row, &events) {
+            let forms = case_form::Entity::find()
+                .filter(case_form::Column::CaseId.eq(row.id.clone()))
+                .all(&store.read)
+                .await?;
+            if let Err(b) = replay(&registry, calendar, &row, &forms, &events) {
                 report.broken.push((row.id.clone(), b));
             }
         }
@@ -44,6 +48,7 @@ fn replay(
     registry: &Registry,
     calendar: &Calendar,
     row: &case::Model,
+    forms: &[case_form::Model],
     events: &[case_event::Model],
 ) -> Result<(), ChainBreak> {
     let broken = |seq: i64, reason: String| ChainBreak { seq, reason };
@@ -66,8 +71,18 @@ fn replay(
     let snapshot = Engine::new(&wf.def, calendar)
         .replay(&parsed)
         .map_err(|e| broken(events.len() as i64, format!("replay refused: {e}")))?;
-    let stored: serde_json::Value = serde_json::from_str(&row.snapshot)
+    let mut stored: serde_json::Value = serde_json::from_str(&row.snapshot)
         .map_err(|e| broken(0, format!("unreadable snapshot: {e}")))?;
+    // The forms are rows of their own; the stored case is the snapshot with them put back.
+    let mut saved = serde_json::Map::new();
+    for f in forms {
+        let doc = serde_json::from_str(&f.body)
+            .map_err(|e| broken(0, format!("unreadable form {}: {e}", f.name)))?;
+        saved.insert(f.name.clone(), doc);
+    }
+    if let Some(case) = stored.as_object_mut() {
+        case.insert("forms".to_owned(), serde_json::Value::Object(saved));
+    }
     let replayed = serde_json::to_value(&snapshot).map_err(|e| broken(0, e.to_string()))?;
     if stored != replayed {
         return Err(broken(

@@ -248,6 +248,7 @@ async fn the_writer_thread_stores_rows_as_sqlx_does() {
         deadlines: None,
         panel: None,
         document: None,
+        form: None,
     };
     assert!(
         store

@@ -155,7 +155,7 @@ pub mod case {
         pub parent_unit: Option<String>,
         pub round: Option<i32>,
         pub state: String,
-        /// The engine's `CaseSnapshot` as JSON.
+        /// The engine's `CaseSnapshot` as JSON, without its forms (they are `case_forms`).
         pub snapshot: String,
         pub version: i64,
         /// Hash of the latest event: the next event chains to it.
@@ -190,6 +190,24 @@ pub mod case_event {
         pub body: String,
         pub prev_hash: String,
         pub hash: String,
+    }
+    no_relations!();
+}
+
+/// A case's saved form, written only when it is saved (not with every transition).
+pub mod case_form {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "case_forms")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub case_id: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub name: String,
+        /// The document as JSON.
+        pub body: String,
+        pub saved_at: DateTimeUtc,
     }
     no_relations!();
 }

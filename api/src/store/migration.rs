@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(NoticeTextAtRead),
             Box::new(DeadlineSchedule),
             Box::new(ExpertReview),
+            Box::new(FormsApart),
         ]
     }
 }
@@ -530,5 +531,54 @@ impl MigrationTrait for ExpertReview {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Saved forms move out of the case snapshot into rows of their own, written only when a form
+/// is saved: a snapshot carried both forms (about 12 KB) and every transition wrote them again.
+struct FormsApart;
+
+impl MigrationName for FormsApart {
+    fn name(&self) -> &str {
+        "m20261203_000008_forms_apart"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for FormsApart {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("case_forms")
+                .col(text("case_id"))
+                .col(text("name"))
+                .col(text("body"))
+                .col(time("saved_at"))
+                .primary_key(Index::create().col("case_id").col("name"))
+                .to_owned(),
+        )
+        .await?;
+        // The forms each snapshot holds become rows (saved at the case's last change: when
+        // each was saved is in its event), and leave the snapshot.
+        let (copy, strip) = match m.get_database_backend() {
+            sea_orm::DbBackend::Postgres => (
+                "INSERT INTO case_forms (case_id, name, body, saved_at) \
+                 SELECT c.id, f.key, f.value::text, c.updated_at \
+                 FROM cases c, json_each(c.snapshot::json -> 'forms') f",
+                "UPDATE cases SET snapshot = (snapshot::jsonb - 'forms')::text \
+                 WHERE snapshot::jsonb ? 'forms'",
+            ),
+            _ => (
+                "INSERT INTO case_forms (case_id, name, body, saved_at) \
+                 SELECT c.id, f.key, c.snapshot -> f.fullkey, c.updated_at \
+                 FROM cases c, json_each(c.snapshot, '$.forms') f",
+                "UPDATE cases SET snapshot = json_remove(snapshot, '$.forms') \
+                 WHERE json_type(snapshot, '$.forms') IS NOT NULL",
+            ),
+        };
+        let db = m.get_connection();
+        db.execute_unprepared(copy).await?;
+        db.execute_unprepared(strip).await?;
+        Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! Writing transitions: each is the case's new state (or, for a new case, its row), its
 //! chained event, for a keyed request the idempotency record, and, when they changed, the
-//! case's deadlines, its panel and the numbered document it was decided under. The case row
+//! case's deadlines, its panel, the form it saved and the numbered document it was decided
+//! under. The case row
 //! only changes if it is still at the version it was read at; everything else is only written
 //! if it did.
 //!
@@ -10,7 +11,7 @@
 //!   one transaction (group commit; see `sqlite_writer`).
 
 use super::entities::{
-    case, case_deadline, case_event, deadline_schedule, document, idempotency_key,
+    case, case_deadline, case_event, case_form, deadline_schedule, document, idempotency_key,
 };
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
@@ -82,6 +83,8 @@ pub struct Transition {
     /// The numbered document the action was issued under. A number already used fails the
     /// whole transition with a unique-key violation.
     pub document: Option<document::Model>,
+    /// The form the transition saved (the snapshot is stored without forms).
+    pub form: Option<case_form::Model>,
 }
 
 const EVENT_COLUMNS: &str = "case_id, seq, kind, action, actor, actor_role, from_state, \
@@ -287,17 +290,32 @@ fn deadline_statements(
     out
 }
 
-/// The statements that replace a role's panel and record the document, each guarded by
-/// `applied`. They are independent of their order (a PostgreSQL statement's parts see one
-/// snapshot): the panel's leavers are deleted and its members inserted if missing.
-fn panel_and_document_statements(
+/// The statements that replace a role's panel, store the saved form and record the
+/// document, each guarded by `applied`. They are independent of their order (a PostgreSQL
+/// statement's parts see one snapshot): the panel's leavers are deleted and its members
+/// inserted if missing.
+fn panel_form_and_document_statements(
     sql: &mut Sql,
     case_id: &str,
     panel: Option<PanelWrite>,
+    form: Option<case_form::Model>,
     document: Option<document::Model>,
     applied: &str,
 ) -> Vec<String> {
     let mut out = Vec::new();
+    if let Some(f) = form {
+        let values = sql.params(vec![
+            f.case_id.into(),
+            f.name.into(),
+            f.body.into(),
+            f.saved_at.into(),
+        ]);
+        out.push(format!(
+            "INSERT INTO case_forms (case_id, name, body, saved_at) SELECT {values} \
+             WHERE {applied} ON CONFLICT (case_id, name) DO UPDATE SET body = excluded.body, \
+             saved_at = excluded.saved_at"
+        ));
+    }
     if let Some(p) = panel {
         let id = sql.param(case_id.to_owned());
         let role = sql.param(p.role);
@@ -403,6 +421,7 @@ pub async fn write_postgres(db: &DatabaseConnection, t: Transition) -> Result<bo
         deadlines,
         panel,
         document,
+        form,
     } = t;
     let case_id = case.case_id().to_owned();
     let mut sql = Sql::default();
@@ -424,8 +443,8 @@ pub async fn write_postgres(db: &DatabaseConnection, t: Transition) -> Result<bo
         Some(d) => deadline_statements(&mut sql, &case_id, d, applied),
         None => Vec::new(),
     };
-    statements.extend(panel_and_document_statements(
-        &mut sql, &case_id, panel, document, applied,
+    statements.extend(panel_form_and_document_statements(
+        &mut sql, &case_id, panel, form, document, applied,
     ));
     for (n, s) in statements.iter().enumerate() {
         text.push_str(&format!(", w{n} AS ({s})"));
@@ -458,6 +477,7 @@ pub(super) fn sqlite_statements(t: Transition) -> (Vec<String>, Vec<Value>) {
         deadlines,
         panel,
         document,
+        form,
     } = t;
     let case_id = case.case_id().to_owned();
     let mut sql = Sql::default();
@@ -475,8 +495,8 @@ pub(super) fn sqlite_statements(t: Transition) -> (Vec<String>, Vec<Value>) {
     if let Some(d) = &deadlines {
         statements.extend(deadline_statements(&mut sql, &case_id, d, "TRUE"));
     }
-    statements.extend(panel_and_document_statements(
-        &mut sql, &case_id, panel, document, "TRUE",
+    statements.extend(panel_form_and_document_statements(
+        &mut sql, &case_id, panel, form, document, "TRUE",
     ));
     (statements, sql.values)
 }
