@@ -7,8 +7,9 @@
 //! there is, so W1 and the floor can each be read as a share of what HTTP alone allows.
 //!
 //! The floor is the same read-update-insert a transition makes (read the case row, update it
-//! at its version with a snapshot of the same size, insert an event of the same size), issued
-//! directly to the same database by the same number of clients: no HTTP, no engine, no JSON.
+//! at its version with a snapshot of the same size, insert an event of the same size, and for
+//! a form save store the form; the sizes go through W1's ten steps), issued directly to the
+//! same database by the same number of clients: no HTTP, no engine, no JSON.
 //! On SQLite, which has one writer, the clients' transitions go to one thread that commits what
 //! is waiting together, as the service's writer does; on PostgreSQL each is a transaction of
 //! the client's own connection.
@@ -451,8 +452,69 @@ async fn working_day(kit: Arc<Kit>, clients: usize, seconds: u64) -> Result<Valu
     }))
 }
 
+/// What one of W1's ten steps stores, in bytes: the case's snapshot, the event, and the form
+/// row of a form save (forms are rows of their own, written only when saved). Measured on
+/// the service 2026-12-03: `length()` of each row after each step of one case driven as W1
+/// drives it (create, both forms, submit, forward, start review, panel, two sheets, confirm).
+const W1_STEPS: [(usize, usize, Option<&str>); 10] = [
+    (397, 170, None),
+    (397, 746, Some("application")),
+    (397, 4_117, Some("experiment_plan")),
+    (457, 260, None),
+    (544, 436, None),
+    (587, 464, None),
+    (619, 222, None),
+    (848, 468, None),
+    (1_104, 461, None),
+    (1_499, 374, None),
+];
+
+/// A JSON text of exactly `bytes` bytes (from 15), its padding varied so that PostgreSQL's
+/// compression of long values gains no more than on real text.
+fn json_of_size(bytes: usize, seed: u64) -> String {
+    let mut x = seed | 1;
+    let padding: String = (0..bytes.saturating_sub(14))
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(b'a' + (x % 26) as u8)
+        })
+        .collect();
+    json!({ "padding": padding }).to_string()
+}
+
+/// One step's texts for the floor: snapshot, event and, for a form save, the form's name and
+/// document (the example document itself).
+struct FloorStep {
+    snapshot: Arc<String>,
+    event: Arc<String>,
+    form: Option<(&'static str, Arc<String>)>,
+}
+
+fn floor_steps() -> Result<Arc<Vec<FloorStep>>> {
+    W1_STEPS
+        .iter()
+        .enumerate()
+        .map(|(n, &(snapshot, event, form))| {
+            Ok(FloorStep {
+                snapshot: Arc::new(json_of_size(snapshot, 2 * n as u64 + 1)),
+                event: Arc::new(json_of_size(event, 2 * n as u64 + 2)),
+                form: match form {
+                    Some(name) => Some((
+                        name,
+                        Arc::new(example(&format!("forms/{name}.json"))?.to_string()),
+                    )),
+                    None => None,
+                },
+            })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Arc::new)
+}
+
 /// The floor: the read-update-insert of a transition issued directly to the database by
-/// `clients` clients, on cases like the service's (same snapshot and event sizes).
+/// `clients` clients, on cases like the service's (the sizes of W1's steps, `W1_STEPS`).
 async fn floor(
     backend: Backend,
     database: Option<&str>,
@@ -474,13 +536,9 @@ async fn floor(
         DbBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
     };
-    // A snapshot as large as a drafted case's (both forms inside), an event as large as its.
-    let forms: Vec<Value> = vec![
-        example("forms/application.json")?,
-        example("forms/experiment_plan.json")?,
-    ];
-    let snapshot = Arc::new(json!({"forms": forms, "vars": {"round": 2027}}).to_string());
-    let event = Arc::new(json!({"input": example("forward.json")?}).to_string());
+    // Each client's transitions go through W1's ten steps, each as large as the service's.
+    let steps = floor_steps()?;
+    let snapshot = Arc::clone(&steps[0].snapshot);
     for c in 0..clients {
         db.execute_raw(Statement::from_sql_and_values(
             kind,
@@ -513,8 +571,8 @@ async fn floor(
     let begin = Instant::now();
     let mut tasks = Vec::new();
     for c in 0..clients {
-        let (db, snapshot, event) = (db.clone(), Arc::clone(&snapshot), Arc::clone(&event));
-        let (read, update, insert) = (
+        let (db, steps) = (db.clone(), Arc::clone(&steps));
+        let (read, update, insert, form_upsert) = (
             format!("SELECT snapshot, version FROM cases WHERE id = {}", p(1)),
             format!(
                 "UPDATE cases SET snapshot = {}, version = {}, state = 'draft', updated_at = {} \
@@ -535,6 +593,15 @@ async fn floor(
                 p(3),
                 p(4)
             ),
+            format!(
+                "INSERT INTO case_forms (case_id, name, body, saved_at) VALUES ({}, {}, {}, {}) \
+                 ON CONFLICT (case_id, name) DO UPDATE SET body = excluded.body, \
+                 saved_at = excluded.saved_at",
+                p(1),
+                p(2),
+                p(3),
+                p(4)
+            ),
         );
         let batched = batched.clone();
         tasks.push(tokio::spawn(async move {
@@ -543,13 +610,15 @@ async fn floor(
             let mut version = 0i64;
             while begin.elapsed() < warmup + measure {
                 let t = Instant::now();
+                let step = &steps[version as usize % steps.len()];
                 if let Some(writer) = &batched {
                     writer
                         .transition(FloorJob {
                             id: id.clone(),
                             version,
-                            snapshot: Arc::clone(&snapshot),
-                            event: Arc::clone(&event),
+                            snapshot: Arc::clone(&step.snapshot),
+                            event: Arc::clone(&step.event),
+                            form: step.form.clone(),
                         })
                         .await?;
                     version += 1;
@@ -571,7 +640,7 @@ async fn floor(
                     kind,
                     &update,
                     [
-                        snapshot.as_str().into(),
+                        step.snapshot.as_str().into(),
                         (version + 1).into(),
                         now.into(),
                         id.clone().into(),
@@ -586,10 +655,23 @@ async fn floor(
                         id.clone().into(),
                         (version + 1).into(),
                         now.into(),
-                        event.as_str().into(),
+                        step.event.as_str().into(),
                     ],
                 ))
                 .await?;
+                if let Some((name, body)) = &step.form {
+                    txn.execute_raw(Statement::from_sql_and_values(
+                        kind,
+                        &form_upsert,
+                        [
+                            id.clone().into(),
+                            (*name).into(),
+                            body.as_str().into(),
+                            now.into(),
+                        ],
+                    ))
+                    .await?;
+                }
                 txn.commit().await?;
                 version += 1;
                 let e = begin.elapsed();
@@ -615,6 +697,7 @@ struct FloorJob {
     version: i64,
     snapshot: Arc<String>,
     event: Arc<String>,
+    form: Option<(&'static str, Arc<String>)>,
 }
 
 type FloorReply = tokio::sync::oneshot::Sender<Result<(), String>>;
@@ -696,6 +779,14 @@ fn floor_batch<'a>(
                  'municipal_review', ?3, '', NULL, ?4, '', '')",
             )?
             .execute(params![job.id, job.version + 1, now, job.event.as_str()])?;
+            if let Some((name, body)) = &job.form {
+                conn.prepare_cached(
+                    "INSERT INTO case_forms (case_id, name, body, saved_at) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (case_id, name) DO UPDATE SET \
+                     body = excluded.body, saved_at = excluded.saved_at",
+                )?
+                .execute(params![job.id, name, body.as_str(), now])?;
+            }
         }
         Ok(())
     })();
