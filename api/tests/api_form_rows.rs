@@ -57,14 +57,26 @@ async fn get_form(app: &TestApp, id: &str, form: &str) -> Value {
     a.body
 }
 
+/// Another server on the same database, which has never seen the case and so reads it from
+/// the rows, after checking it serves both forms as saved.
+async fn cold_server_with_both_forms(app: &TestApp, id: &str) -> TestApp {
+    let cold = app.second_server().await;
+    for (form, doc) in both_forms() {
+        assert_eq!(
+            get_form(&cold, id, &form).await,
+            doc,
+            "{:?} {form}",
+            app.backend
+        );
+    }
+    cold
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn forms_are_stored_once_apart_from_the_case_and_read_back_after_later_steps() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let id = app.drafted("南关区申报").await;
-        app.act("d220102", &id, "submit", Value::Null)
-            .await
-            .assert_ok();
+        let id = app.submitted("南关区申报").await;
         app.act("c220100", &id, "forward", example("forward.json"))
             .await
             .assert_ok();
@@ -79,11 +91,7 @@ async fn forms_are_stored_once_apart_from_the_case_and_read_back_after_later_ste
         );
         assert_eq!(form_rows(&db, &id).await, both_forms(), "{backend:?}");
 
-        // A server that has never seen the case reads it from the rows.
-        let cold = app.second_server().await;
-        for (form, doc) in both_forms() {
-            assert_eq!(get_form(&cold, &id, &form).await, doc, "{backend:?} {form}");
-        }
+        let cold = cold_server_with_both_forms(&app, &id).await;
         let page = cold.get("d220102", &format!("/api/v1/cases/{id}")).await;
         assert_eq!(
             page.assert_ok()["data"]["forms"],
@@ -148,10 +156,7 @@ async fn a_form_save_refused_at_its_version_leaves_the_stored_form_alone() {
 async fn the_migration_moves_the_forms_of_an_older_database_into_rows() {
     for backend in backends() {
         let app = spawn_app(backend).await;
-        let id = app.drafted("南关区申报").await;
-        app.act("d220102", &id, "submit", Value::Null)
-            .await
-            .assert_ok();
+        let id = app.submitted("南关区申报").await;
         let db = store(&app).await;
 
         // Back to the shape before: the forms inside the snapshot, no form rows.
@@ -190,10 +195,7 @@ async fn the_migration_moves_the_forms_of_an_older_database_into_rows() {
         );
         assert_eq!(form_rows(&db, &id).await, both_forms(), "{backend:?}");
 
-        let cold = app.second_server().await;
-        for (form, doc) in both_forms() {
-            assert_eq!(get_form(&cold, &id, &form).await, doc, "{backend:?} {form}");
-        }
+        let cold = cold_server_with_both_forms(&app, &id).await;
         cold.act("c220100", &id, "forward", example("forward.json"))
             .await
             .assert_ok();

@@ -312,6 +312,15 @@ impl TestApp {
         self.drafted_by("d220102", title).await
     }
 
+    /// A case of 南关区 (220102) submitted to its city.
+    pub async fn submitted(&self, title: &str) -> String {
+        let id = self.drafted(title).await;
+        self.act("d220102", &id, "submit", Value::Null)
+            .await
+            .assert_ok();
+        id
+    }
+
     /// A case of `district` with both forms saved, ready to submit.
     pub async fn drafted_by(&self, district: &str, title: &str) -> String {
         let case = self.create_case(district, title).await;
