@@ -535,7 +535,8 @@ impl MigrationTrait for ExpertReview {
 }
 
 /// Saved forms move out of the case snapshot into rows of their own, written only when a form
-/// is saved: a snapshot carried both forms (about 12 KB) and every transition wrote them again.
+/// is saved: a snapshot carried both forms (4.5 KB with the plan) and every transition wrote
+/// them again.
 struct FormsApart;
 
 impl MigrationName for FormsApart {
