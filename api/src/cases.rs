@@ -380,7 +380,7 @@ fn saved_form(
 pub(crate) async fn forms_of_cases(
     db: &impl ConnectionTrait,
     cases: Condition,
-) -> Result<HashMap<String, Vec<case_form::Model>>, ApiError> {
+) -> Result<HashMap<String, Vec<case_form::Model>>, sea_orm::DbErr> {
     let ids = Query::select()
         .column(case::Column::Id)
         .from(case::Entity)

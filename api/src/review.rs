@@ -1073,14 +1073,10 @@ pub async fn bulk_panels(
         .add(case::Column::Round.eq(year));
     let db = &state.store.read;
     let (rows, mut forms) = tokio::try_join!(
-        async {
-            let rows = case::Entity::find()
-                .filter(round.clone())
-                .order_by_asc(case::Column::Id)
-                .all(db)
-                .await?;
-            Ok::<_, ApiError>(rows)
-        },
+        case::Entity::find()
+            .filter(round.clone())
+            .order_by_asc(case::Column::Id)
+            .all(db),
         forms_of_cases(db, round.clone())
     )?;
     let mut waiting: Vec<Loaded> = Vec::new();

@@ -1,6 +1,7 @@
 //! `pilotflow verify-history`: proves every case's event chain intact and that replaying its
 //! events through the engine gives the stored snapshot.
 
+use crate::cases::forms_of;
 use crate::history::{ChainBreak, verify_chain};
 use crate::registry::Registry;
 use crate::store::entities::{case, case_event, case_form};
@@ -32,10 +33,7 @@ pub async fn verify_all(store: &Store, calendar: &Calendar) -> anyhow::Result<Re
                 report.broken.push((row.id.clone(), b));
                 continue;
             }
-            let forms = case_form::Entity::find()
-                .filter(case_form::Column::CaseId.eq(row.id.clone()))
-                .all(&store.read)
-                .await?;
+            let forms = forms_of(&store.read, &row.id).await?;
             if let Err(b) = replay(&registry, calendar, &row, &forms, &events) {
                 report.broken.push((row.id.clone(), b));
             }

@@ -567,8 +567,9 @@ fn a_city_applies_only_for_a_city_level_project() {
     assert_eq!(submitted.snapshot.state, "municipal_review");
 }
 
-/// A stored snapshot reads back as the same case, through text or through a value, and its
-/// forms are the documents that were saved (the service stores it on every transition).
+/// A whole snapshot reads back as the same case, through text or through a value, and its
+/// forms are the documents that were saved (`verify-history` compares a replayed case with
+/// the stored one as this JSON).
 #[test]
 fn a_stored_snapshot_reads_back_with_its_forms_as_saved() {
     let d = Driver::drafted("2026-11-23T10:00:00+08:00");
