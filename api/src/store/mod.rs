@@ -11,7 +11,8 @@ use sqlite_writer::SqliteWriter;
 pub use sqlite_writer::WriteError;
 use std::sync::Arc;
 pub use transition::{
-    CaseUpdate, CaseWrite, DeadlineWrite, PanelWrite, RunningDeadline, Transition, write_deadlines,
+    CaseUpdate, CaseWrite, DeadlineWrite, PanelWrite, RunningDeadline, STILL_PENDING, Transition,
+    write_deadlines,
 };
 
 use sea_orm::sqlx::ConnectOptions as _;

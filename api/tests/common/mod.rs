@@ -40,7 +40,7 @@ fn postgres_admin_url() -> String {
 }
 
 /// Creates an empty PostgreSQL database for one test and returns its URL.
-async fn fresh_postgres() -> String {
+pub async fn fresh_postgres() -> String {
     use sea_orm::ConnectionTrait;
     let admin = postgres_admin_url();
     let name = format!("pf_test_{}", uuid::Uuid::new_v4().simple());
