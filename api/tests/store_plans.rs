@@ -37,24 +37,18 @@ async fn retiring_a_cases_deadlines_reads_its_rows_by_the_primary_key_not_every_
         // The WHERE of the retirement (`deadline_statements`, `write_deadlines`).
         let filter =
             format!("case_id = 'case-7' AND {STILL_PENDING} AND name NOT IN ('acceptance_report')");
-        let plan = match backend {
-            Backend::Sqlite => {
-                explain(
-                    &store,
-                    &format!("EXPLAIN QUERY PLAN SELECT name FROM case_deadlines WHERE {filter}"),
-                    "detail",
-                )
-                .await
-            }
-            Backend::Postgres => {
-                explain(
-                    &store,
-                    &format!("EXPLAIN UPDATE case_deadlines SET status = 'met' WHERE {filter}"),
-                    "QUERY PLAN",
-                )
-                .await
-            }
+        // The statement as the writer sends it; each backend names its plan's column its own way.
+        let (explain, column) = match backend {
+            Backend::Sqlite => ("EXPLAIN QUERY PLAN", "detail"),
+            Backend::Postgres => ("EXPLAIN", "QUERY PLAN"),
         };
+        let plan = column_of(
+            &store,
+            &format!("{explain} UPDATE case_deadlines SET status = 'met' WHERE {filter}"),
+            column,
+        )
+        .await
+        .join("\n");
         assert!(
             !plan.contains("idx_case_deadlines_due"),
             "{backend:?}: the retirement reads the (status, due) index, every pending deadline \
@@ -70,18 +64,12 @@ async fn retiring_a_cases_deadlines_reads_its_rows_by_the_primary_key_not_every_
         );
 
         // And the filter selects what it says: the case's pending rows except the one named.
-        let rows = store
-            .read
-            .query_all_raw(Statement::from_string(
-                store.read.get_database_backend(),
-                format!("SELECT name FROM case_deadlines WHERE {filter}"),
-            ))
-            .await
-            .unwrap();
-        let names: Vec<String> = rows
-            .iter()
-            .map(|r| r.try_get("", "name").unwrap())
-            .collect();
+        let names = column_of(
+            &store,
+            &format!("SELECT name FROM case_deadlines WHERE {filter}"),
+            "name",
+        )
+        .await;
         assert_eq!(names, ["annual_report"], "{backend:?}");
     }
 }
@@ -107,8 +95,8 @@ fn pending_deadline(case: usize, which: usize) -> case_deadline::ActiveModel {
     }
 }
 
-/// The plan's lines, one per row of `column`.
-async fn explain(store: &Store, sql: &str, column: &str) -> String {
+/// One text column of every row `sql` answers, in order.
+async fn column_of(store: &Store, sql: &str, column: &str) -> Vec<String> {
     let rows = store
         .read
         .query_all_raw(Statement::from_string(
@@ -119,6 +107,5 @@ async fn explain(store: &Store, sql: &str, column: &str) -> String {
         .unwrap();
     rows.iter()
         .map(|r| r.try_get::<String>("", column).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n")
+        .collect()
 }
