@@ -5,9 +5,10 @@
 //! reminder scan's writer time, and the slowest commits of a burst). Here the writer never
 //! checkpoints; a connection of its own does, a few times a second, on the other core.
 //! `PASSIVE` never waits for readers or the writer. Once it has nearly caught up with a long
-//! WAL, a `RESTART` checkpoint makes the next write start the WAL from its beginning (see
-//! `checkpoint`).
+//! WAL, it asks the writer for a `RESTART` checkpoint, which makes the next write start the
+//! WAL from its beginning (see `checkpoint`).
 
+use super::sqlite_writer::SqliteWriter;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sea_orm::sqlx::{ConnectOptions as _, Connection as _, Executor as _};
 use std::time::Duration;
@@ -25,7 +26,10 @@ pub struct WalCheckpointer {
 }
 
 impl WalCheckpointer {
-    pub async fn start(options: &SqliteConnectOptions) -> Result<Self, sea_orm::sqlx::Error> {
+    pub async fn start(
+        options: &SqliteConnectOptions,
+        writer: SqliteWriter,
+    ) -> Result<Self, sea_orm::sqlx::Error> {
         let mut conn = options.connect().await?;
         let (stop_tx, mut stop) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -34,11 +38,11 @@ impl WalCheckpointer {
             loop {
                 tokio::select! {
                     _ = &mut stop => break,
-                    _ = tick.tick() => checkpoint(&mut conn).await,
+                    _ = tick.tick() => checkpoint(&mut conn, &writer).await,
                 }
             }
             // One more on a clean stop, so what was written is in the database file.
-            checkpoint(&mut conn).await;
+            checkpoint(&mut conn, &writer).await;
             let _ = conn.close().await;
         });
         Ok(Self { _stop: stop_tx })
@@ -50,10 +54,10 @@ impl WalCheckpointer {
 /// first query (a 2.9 GB WAL: 1.1 s to `/readyz`).
 const RESTART_AFTER_FRAMES: i64 = 16_384;
 /// Frames left to copy for the catch-up to count as nearly done: the restart copies them with
-/// writers held back, a few milliseconds.
+/// the writer held back, a few milliseconds.
 const NEARLY_CAUGHT_UP_FRAMES: i64 = 1_024;
 
-async fn checkpoint(conn: &mut SqliteConnection) {
+async fn checkpoint(conn: &mut SqliteConnection, writer: &SqliteWriter) {
     use sea_orm::sqlx::Row as _;
     // (busy, frames in the WAL, frames copied back)
     let passive = conn
@@ -70,11 +74,12 @@ async fn checkpoint(conn: &mut SqliteConnection) {
     };
     // The WAL starts over only when a write begins with every frame copied back and no reader
     // inside the WAL. Under steady reads and writes that moment may never come, and the WAL
-    // grows without end; RESTART makes it: it holds writers back, copies the few frames left,
-    // and waits for the readers still inside the WAL (new ones read the database file).
+    // grows without end; RESTART makes it: it holds the writer back, copies the few frames
+    // left, and waits for the readers still inside the WAL (new ones read the database file).
+    // Readers that outlast its wait leave the WAL as it is until the next tick.
     if frames >= RESTART_AFTER_FRAMES
         && frames - copied <= NEARLY_CAUGHT_UP_FRAMES
-        && let Err(e) = conn.execute("PRAGMA wal_checkpoint(RESTART)").await
+        && let Err(e) = writer.restart_wal().await
     {
         tracing::warn!(error = %e, frames, "WAL restart failed");
     }

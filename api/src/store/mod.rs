@@ -116,12 +116,12 @@ impl Store {
                 .connect_with(options.clone())
                 .await
                 .map_err(StoreError::Connect)?;
-            let checkpointer = WalCheckpointer::start(&options)
-                .await
-                .map_err(StoreError::Connect)?;
             // After the sqlx connections, which create the file and put it in WAL mode.
             let writer = SqliteWriter::start(options.get_filename(), wal_limit)
                 .map_err(StoreError::Writer)?;
+            let checkpointer = WalCheckpointer::start(&options, writer.clone())
+                .await
+                .map_err(StoreError::Connect)?;
             Ok(Self {
                 read: SqlxSqliteConnector::from_sqlx_sqlite_pool(read),
                 sqlite_writer: Some(writer),
