@@ -290,25 +290,34 @@ impl rusqlite::ToSql for Bind<'_> {
 mod tests {
     use super::*;
 
-    /// The writer's connection starts a caught-up WAL over from the beginning and cuts the file
-    /// back to the limit (the sqlx connections' is tested in api/tests/store_sqlite.rs).
-    #[tokio::test]
-    async fn the_writer_cuts_a_long_wal_back_when_it_starts_over() {
-        let dir = tempfile::tempdir().expect("temp dir");
+    /// A new file in WAL mode with the table `t`, and a connection of its own to it.
+    fn wal_file(dir: &tempfile::TempDir) -> (std::path::PathBuf, Connection) {
         let path = dir.path().join("wal.sqlite3");
         let other = Connection::open(&path).expect("open");
         other
             .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (body)")
             .expect("table");
-        let limit = 64 << 20;
-        let writer = SqliteWriter::start(&path, limit).expect("writer");
-        let insert = |sql: &str| Job {
+        (path, other)
+    }
+
+    fn statement(sql: &str) -> Job {
+        Job {
             statements: vec![sql.to_owned()],
             values: Vec::new(),
-        };
+        }
+    }
+
+    /// The writer's connection starts a caught-up WAL over from the beginning and cuts the file
+    /// back to the limit (the sqlx connections' is tested in api/tests/store_sqlite.rs).
+    #[tokio::test]
+    async fn the_writer_cuts_a_long_wal_back_when_it_starts_over() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (path, other) = wal_file(&dir);
+        let limit = 64 << 20;
+        let writer = SqliteWriter::start(&path, limit).expect("writer");
         // 80 MiB, more than the limit, which the writer never checkpoints.
         for _ in 0..80 {
-            let job = insert("INSERT INTO t VALUES (randomblob(1048576))");
+            let job = statement("INSERT INTO t VALUES (randomblob(1048576))");
             assert!(writer.send(job).await.expect("written"));
         }
         let wal = dir.path().join("wal.sqlite3-wal");
@@ -318,7 +327,7 @@ mod tests {
         other
             .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))
             .expect("checkpoint");
-        let job = insert("INSERT INTO t VALUES (1)");
+        let job = statement("INSERT INTO t VALUES (1)");
         assert!(writer.send(job).await.expect("written"));
         let size = std::fs::metadata(&wal).expect("WAL").len();
         assert!(size <= limit as u64, "the WAL file stayed at {size} bytes");
@@ -331,16 +340,8 @@ mod tests {
     #[tokio::test]
     async fn the_writer_starts_a_copied_back_wal_over_unless_a_reader_is_inside_it() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("wal.sqlite3");
-        let other = Connection::open(&path).expect("open");
-        other
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (body)")
-            .expect("table");
+        let (path, other) = wal_file(&dir);
         let writer = SqliteWriter::start(&path, 64 << 20).expect("writer");
-        let insert = |sql: &str| Job {
-            statements: vec![sql.to_owned()],
-            values: Vec::new(),
-        };
         // (frames in the WAL, frames copied back), after copying back what no reader holds.
         let passive = |conn: &Connection| {
             conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
@@ -349,7 +350,7 @@ mod tests {
             .expect("checkpoint")
         };
         for _ in 0..16 {
-            let job = insert("INSERT INTO t VALUES (randomblob(65536))");
+            let job = statement("INSERT INTO t VALUES (randomblob(65536))");
             assert!(writer.send(job).await.expect("written"));
         }
         // A reader inside the WAL: its snapshot is made of the WAL's frames.
@@ -375,7 +376,7 @@ mod tests {
             waited < BUSY_TIMEOUT / 2,
             "the restart waited {waited:?} for the reader"
         );
-        let job = insert("INSERT INTO t VALUES (1)");
+        let job = statement("INSERT INTO t VALUES (1)");
         assert!(
             writer
                 .send(job)
@@ -386,7 +387,7 @@ mod tests {
 
         reader.execute_batch("COMMIT").expect("end the read");
         assert!(writer.restart_wal().await.expect("restart"));
-        let job = insert("INSERT INTO t VALUES (2)");
+        let job = statement("INSERT INTO t VALUES (2)");
         assert!(writer.send(job).await.expect("written after the restart"));
         let (frames_now, _) = passive(&other);
         assert!(
