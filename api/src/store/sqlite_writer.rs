@@ -146,13 +146,13 @@ fn open(path: &Path, wal_limit: i64) -> Result<Connection, rusqlite::Error> {
 }
 
 fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Work>) {
-    let mut next = inbox.blocking_recv();
-    while let Some(work) = next.take() {
+    // A restart taken off the queue while gathering a batch waits here for that batch.
+    let mut next = None;
+    while let Some(work) = next.take().or_else(|| inbox.blocking_recv()) {
         let first = match work {
             Work::Write(job, reply) => (job, reply),
             Work::RestartWal(reply) => {
                 let _ = reply.send(restart_wal(&conn));
-                next = inbox.blocking_recv();
                 continue;
             }
         };
@@ -171,9 +171,6 @@ fn run(mut conn: Connection, mut inbox: mpsc::Receiver<Work>) {
         let results = write_batch(&mut conn, batch.iter().map(|(job, _)| job));
         for ((job, reply), result) in batch.into_iter().zip(results) {
             let _ = reply.send((job, result));
-        }
-        if next.is_none() {
-            next = inbox.blocking_recv();
         }
     }
 }
