@@ -27,6 +27,7 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -428,17 +429,21 @@ pub(crate) fn event_row(
     let body = to_json(e)?;
     let seq = e.seq as i64;
     let (kind, action, from, to, input) = match &e.kind {
-        EventKind::Started { vars, .. } => ("started", None, None, None, json!(vars)),
+        EventKind::Started { vars, .. } => ("started", None, None, None, Cow::Owned(json!(vars))),
         EventKind::FormSaved { form, data } => (
             "form_saved",
             Some(form.to_string()),
             None,
             None,
-            Value::clone(data),
+            Cow::Borrowed(&**data),
         ),
-        EventKind::Assigned { role, users } => {
-            ("assigned", Some(role.to_string()), None, None, json!(users))
-        }
+        EventKind::Assigned { role, users } => (
+            "assigned",
+            Some(role.to_string()),
+            None,
+            None,
+            Cow::Owned(json!(users)),
+        ),
         EventKind::ActionTaken {
             action,
             input,
@@ -450,7 +455,7 @@ pub(crate) fn event_row(
             Some(action.to_string()),
             Some(from.to_string()),
             Some(to.to_string()),
-            input.clone(),
+            Cow::Borrowed(input),
         ),
         EventKind::SheetReopened {
             action,
@@ -463,14 +468,14 @@ pub(crate) fn event_row(
             Some(action.to_string()),
             Some(from.to_string()),
             Some(to.to_string()),
-            json!({"expert": user, "reason": reason}),
+            Cow::Owned(json!({"expert": user, "reason": reason})),
         ),
         EventKind::Declined { role, reason } => (
             "declined",
             Some(role.to_string()),
             None,
             None,
-            json!({"reason": reason}),
+            Cow::Owned(json!({"reason": reason})),
         ),
     };
     let hash = history::event_hash(prev_hash, case_id, seq, comment.as_deref(), &body);

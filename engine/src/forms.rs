@@ -1,6 +1,6 @@
 //! Form schemas (JSON Schema draft 2020-12) and the errors people see when a document fails them.
 
-use crate::expr::count_text_chars;
+use crate::expr::count_text_chars_up_to;
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{Keyword, ValidationError, Validator};
 use serde::{Deserialize, Serialize};
@@ -217,7 +217,7 @@ struct MinTextChars {
 
 impl<'i> Keyword<'i> for MinTextChars {
     fn validate(&self, instance: &'i Value) -> Result<(), ValidationError<'i>> {
-        let n = count_text_chars(instance);
+        let n = count_text_chars_up_to(instance, self.minimum);
         if n >= self.minimum {
             return Ok(());
         }
@@ -228,7 +228,7 @@ impl<'i> Keyword<'i> for MinTextChars {
     }
 
     fn is_valid(&self, instance: &'i Value) -> bool {
-        count_text_chars(instance) >= self.minimum
+        count_text_chars_up_to(instance, self.minimum) >= self.minimum
     }
 }
 
