@@ -99,3 +99,27 @@ pub fn verify_chain(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::digest_json;
+    use serde_json::json;
+    use sha2::{Digest, Sha256};
+
+    /// Stored events carry digests made from the input's compact text; hashing while writing
+    /// it out must give the same digest for the same input.
+    #[test]
+    fn an_input_digest_is_the_sha256_of_its_compact_json_text() {
+        assert_eq!(
+            digest_json(&json!({"a": 1, "b": "试点\n"})),
+            // sha256 of the bytes {"a":1,"b":"试点\n"} (a backslash and an n), as stored.
+            "04ff5038d7ecd4202ae0bdf1cb2af6f6d5558ec77d8281354e8df5222e565e1e"
+        );
+        let form = json!({"sections": [{"title": "总体思路", "body": "「试点」\u{3000}内容"}],
+                          "budget": 1.5e6, "none": null});
+        assert_eq!(
+            digest_json(&form),
+            hex::encode(Sha256::digest(form.to_string().as_bytes()))
+        );
+    }
+}
