@@ -11,23 +11,10 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// SHA-256 of `v`'s compact JSON text, written straight into the hash: a saved plan's text
 /// need not be built as a string first.
 pub fn digest_json(v: &Value) -> String {
-    let mut hasher = HashWriter(Sha256::new());
+    let mut hasher = Sha256::new();
     // Writing into a hash cannot fail, and a `Value` always serialises.
     let _ = serde_json::to_writer(&mut hasher, v);
-    hex::encode(hasher.0.finalize())
-}
-
-struct HashWriter(Sha256);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    hex::encode(hasher.finalize())
 }
 
 /// The hash of one event: length-prefixed fields so no two field lists hash alike.
