@@ -67,6 +67,22 @@ if any(w.get("http_ceiling_per_second") for _, _, rows in w1_rows for w in rows)
             shares = [of_rows(k) / ceiling * 100 for k in ("transitions_per_second", "floor_transitions_per_second")]
             print(f"| {b} | {c} | {fmt(ceiling)} | {fmt(cpu, 3)} | " + " | ".join(f"{fmt(x)}%" for x in shares) + " |")
 
+if any(w.get("bound_transitions_per_second") for _, _, rows in w1_rows for w in rows):
+    print("\n### What the two cores allow (CPU seconds of the whole machine per 1,000: server, load generator, database, kernel)\n")
+    print("| backend | clients | a `/healthz` request | a floor transition | a W1 transition | bound: a request plus a floor transition, nothing else, transitions/s | bound as a share of the floor | W1 as a share of the bound |")
+    print("|---|---|---|---|---|---|---|---|")
+    for b, c, rows in w1_rows:
+        of_rows = lambda key: med(w.get(key) for w in rows)
+        bound = of_rows("bound_transitions_per_second")
+        if bound:
+            print(
+                f"| {b} | {c} | {fmt(of_rows('http_ceiling_machine_cpu_seconds_per_1000'), 3)} | "
+                f"{fmt(of_rows('floor_machine_cpu_seconds_per_1000'), 3)} | "
+                f"{fmt(of_rows('machine_cpu_seconds_per_1000'), 3)} | {fmt(bound)} | "
+                f"{fmt(of_rows('bound_share_of_floor') * 100)}% | "
+                f"{fmt(of_rows('transitions_per_second') / bound * 100)}% |"
+            )
+
 print("\n### W2 deadline burst (open loop: create, two forms, submit per arrival; latency from the arrival's due time)\n")
 print("| backend | rate /s | achieved /s | p50 ms | p95 ms | p99 ms | errors | runs |")
 print("|---|---|---|---|---|---|---|---|")

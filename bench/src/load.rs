@@ -15,8 +15,8 @@
 //! the client's own connection.
 
 use crate::{
-    Backend, Node, cpu_seconds, drop_postgres, example, fresh_postgres, login, percentile,
-    proc_status,
+    Backend, Node, cpu_seconds, drop_postgres, example, fresh_postgres, login,
+    machine_busy_seconds, percentile, proc_status,
 };
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
@@ -240,8 +240,8 @@ async fn lifecycle(kit: Arc<Kit>, clients: usize, seconds: u64, pid: u32) -> Res
 }
 
 /// The latencies of closed-loop clients (`tasks`, each keeping its samples inside the
-/// measured window), summarised, with the server's and the load generator's CPU seconds per
-/// 1,000 requests over that window.
+/// measured window), summarised, with the CPU seconds per 1,000 requests over that window of
+/// the server, of the load generator and of the whole machine.
 async fn measured(
     tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>>>>,
     warmup: Duration,
@@ -251,9 +251,11 @@ async fn measured(
     tokio::time::sleep(warmup).await;
     let cpu_before = cpu_seconds(pid);
     let client_before = cpu_seconds(std::process::id());
+    let machine_before = machine_busy_seconds();
     tokio::time::sleep(measure).await;
     let cpu_after = cpu_seconds(pid);
     let client_after = cpu_seconds(std::process::id());
+    let machine_after = machine_busy_seconds();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
@@ -265,6 +267,7 @@ async fn measured(
     let mut out = summary(all, measure.as_secs_f64());
     out["server_cpu_seconds_per_1000"] = per_1000(cpu_before, cpu_after);
     out["load_generator_cpu_seconds_per_1000"] = per_1000(client_before, client_after);
+    out["machine_cpu_seconds_per_1000"] = per_1000(machine_before, machine_after);
     Ok(out)
 }
 
@@ -682,11 +685,13 @@ async fn floor(
             anyhow::Ok(samples)
         }));
     }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await??);
+    let mut out = measured(tasks, warmup, measure, std::process::id()).await?;
+    // The floor's clients and its writer are this process, so only the machine's figure says
+    // what a transition costs (on PostgreSQL, with the server's backends).
+    if let Some(o) = out.as_object_mut() {
+        o.remove("server_cpu_seconds_per_1000");
+        o.remove("load_generator_cpu_seconds_per_1000");
     }
-    let mut out = summary(all, measure.as_secs_f64());
     out["clients"] = json!(clients);
     Ok(out)
 }
@@ -835,6 +840,7 @@ pub async fn run(plan: &Plan) -> Result<Value> {
         }
         floors.push(f?);
     }
+    let cores = std::thread::available_parallelism().map_or(1, usize::from) as f64;
     let mut w1 = Vec::new();
     for (&clients, floor) in plan.clients.iter().zip(&floors) {
         let node = Node::new(plan.backend, &plan.binary, &plan.postgres).await?;
@@ -850,6 +856,17 @@ pub async fn run(plan: &Plan) -> Result<Value> {
         r["http_ceiling_per_second"] = ceiling["transitions_per_second"].clone();
         r["http_ceiling_server_cpu_seconds_per_1000"] =
             ceiling["server_cpu_seconds_per_1000"].clone();
+        let http_cpu = ceiling["machine_cpu_seconds_per_1000"].as_f64();
+        let floor_cpu = floor["machine_cpu_seconds_per_1000"].as_f64();
+        r["http_ceiling_machine_cpu_seconds_per_1000"] = json!(http_cpu);
+        r["floor_machine_cpu_seconds_per_1000"] = json!(floor_cpu);
+        // A transition is at least one request and one floor transition, so with no other
+        // work at all the machine's cores could do no more than this many a second.
+        let bound = http_cpu
+            .zip(floor_cpu)
+            .map(|(h, f)| cores * 1000.0 / (h + f).max(1e-9));
+        r["bound_transitions_per_second"] = json!(bound);
+        r["bound_share_of_floor"] = json!(bound.map(|b| b / floor_tps.max(1e-9)));
         node.finish(&plan.postgres).await?;
         w1.push(r);
     }

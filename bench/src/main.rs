@@ -192,6 +192,26 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
+/// CPU seconds the whole machine has been busy, over all its cores and processes (the
+/// server, the load generator, PostgreSQL, the kernel), from the `cpu` line of /proc/stat:
+/// user, nice, system, irq and softirq. Idle, I/O wait and steal (time the hypervisor gave to
+/// other machines) are not work done here.
+fn machine_busy_seconds() -> Option<f64> {
+    busy_seconds_of(&std::fs::read_to_string("/proc/stat").ok()?)
+}
+
+fn busy_seconds_of(proc_stat: &str) -> Option<f64> {
+    let fields: Vec<f64> = proc_stat
+        .lines()
+        .find(|l| l.starts_with("cpu "))?
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    let busy = [0, 1, 2, 5, 6].iter().map(|&i| fields.get(i).copied());
+    Some(busy.sum::<Option<f64>>()? / 100.0)
+}
+
 /// A new, empty PostgreSQL database beside the one `admin_url` names; returns its URL.
 pub async fn fresh_postgres(admin_url: &str) -> Result<String> {
     use sea_orm::ConnectionTrait;
@@ -310,4 +330,23 @@ async fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::busy_seconds_of;
+
+    #[test]
+    fn busy_time_counts_user_nice_system_irq_and_softirq_but_not_idle_iowait_or_steal() {
+        // user nice system idle iowait irq softirq steal guest guest_nice, in 1/100 s.
+        let stat = "cpu  700 5 800 174551 437 3 126 620 0 0\n\
+                    cpu0 350 5 400 87275 200 1 60 300 0 0\n\
+                    intr 12345\n";
+        assert_eq!(
+            busy_seconds_of(stat),
+            Some((700 + 5 + 800 + 3 + 126) as f64 / 100.0)
+        );
+        assert_eq!(busy_seconds_of("cpu0 1 2 3 4 5 6 7\n"), None);
+        assert_eq!(busy_seconds_of("cpu  1 2 x 4 5 6 7\n"), None);
+    }
 }
