@@ -55,33 +55,48 @@ for b, c, rows in w1_rows:
     if c == 16 and b == "postgres":
         goals.append(("W1 PostgreSQL ≥ 60% of the floor at 16 clients", share >= 0.6, f"{share * 100:.0f}%"))
 
-if any(w.get("http_ceiling_per_second") for _, _, rows in w1_rows for w in rows):
-    print("\n### The HTTP ceiling (`GET /healthz` in W1's closed loop, on W1's server just before it)\n")
-    print("| backend | clients | requests/s | server CPU s / 1,000 | W1 transitions/s as a share of it | floor as a share of it |")
-    print("|---|---|---|---|---|---|")
+def w1_table(title, present, headers, cells):
+    """A table of W1's rows (a backend at a client count) that carry the figure `present`:
+    `cells(of)` gives a row's cells after its backend and clients, `of(key)` being the median
+    of a figure over the rounds."""
+    if not any(w.get(present) for _, _, rows in w1_rows for w in rows):
+        return
+    print(f"\n### {title}\n")
+    print("| backend | clients | " + " | ".join(headers) + " |")
+    print("|---|---|" + "---|" * len(headers))
     for b, c, rows in w1_rows:
-        of_rows = lambda key: med(w.get(key) for w in rows)
-        ceiling = of_rows("http_ceiling_per_second")
-        if ceiling:
-            cpu = of_rows("http_ceiling_server_cpu_seconds_per_1000")
-            shares = [of_rows(k) / ceiling * 100 for k in ("transitions_per_second", "floor_transitions_per_second")]
-            print(f"| {b} | {c} | {fmt(ceiling)} | {fmt(cpu, 3)} | " + " | ".join(f"{fmt(x)}%" for x in shares) + " |")
+        of = lambda key, rows=rows: med(w.get(key) for w in rows)
+        if of(present):
+            print(f"| {b} | {c} | " + " | ".join(cells(of)) + " |")
 
-if any(w.get("bound_transitions_per_second") for _, _, rows in w1_rows for w in rows):
-    print("\n### What the two cores allow (CPU seconds of the whole machine per 1,000: server, load generator, database, kernel)\n")
-    print("| backend | clients | a `/healthz` request | a floor transition | a W1 transition | bound: a request plus a floor transition, nothing else, transitions/s | bound as a share of the floor | W1 as a share of the bound |")
-    print("|---|---|---|---|---|---|---|---|")
-    for b, c, rows in w1_rows:
-        of_rows = lambda key: med(w.get(key) for w in rows)
-        bound = of_rows("bound_transitions_per_second")
-        if bound:
-            print(
-                f"| {b} | {c} | {fmt(of_rows('http_ceiling_machine_cpu_seconds_per_1000'), 3)} | "
-                f"{fmt(of_rows('floor_machine_cpu_seconds_per_1000'), 3)} | "
-                f"{fmt(of_rows('machine_cpu_seconds_per_1000'), 3)} | {fmt(bound)} | "
-                f"{fmt(of_rows('bound_share_of_floor') * 100)}% | "
-                f"{fmt(of_rows('transitions_per_second') / bound * 100)}% |"
-            )
+
+w1_table(
+    "The HTTP ceiling (`GET /healthz` in W1's closed loop, on W1's server just before it)",
+    "http_ceiling_per_second",
+    ["requests/s", "server CPU s / 1,000", "W1 transitions/s as a share of it", "floor as a share of it"],
+    lambda of: [fmt(of("http_ceiling_per_second")), fmt(of("http_ceiling_server_cpu_seconds_per_1000"), 3)]
+    + [f"{fmt(of(k) / of('http_ceiling_per_second') * 100)}%" for k in ("transitions_per_second", "floor_transitions_per_second")],
+)
+w1_table(
+    "What the two cores allow (CPU seconds of the whole machine per 1,000: server, load generator, database, kernel)",
+    "bound_transitions_per_second",
+    [
+        "a `/healthz` request",
+        "a floor transition",
+        "a W1 transition",
+        "bound: a request plus a floor transition, nothing else, transitions/s",
+        "bound as a share of the floor",
+        "W1 as a share of the bound",
+    ],
+    lambda of: [
+        fmt(of("http_ceiling_machine_cpu_seconds_per_1000"), 3),
+        fmt(of("floor_machine_cpu_seconds_per_1000"), 3),
+        fmt(of("machine_cpu_seconds_per_1000"), 3),
+        fmt(of("bound_transitions_per_second")),
+        f"{fmt(of('bound_share_of_floor') * 100)}%",
+        f"{fmt(of('transitions_per_second') / of('bound_transitions_per_second') * 100)}%",
+    ],
+)
 
 print("\n### W2 deadline burst (open loop: create, two forms, submit per arrival; latency from the arrival's due time)\n")
 print("| backend | rate /s | achieved /s | p50 ms | p95 ms | p99 ms | errors | runs |")
