@@ -234,28 +234,31 @@ async fn lifecycle(kit: Arc<Kit>, clients: usize, seconds: u64, pid: u32) -> Res
             anyhow::Ok(samples)
         }));
     }
-    let mut out = measured(tasks, warmup, measure, pid).await?;
+    let mut out = measured(tasks, warmup, measure, Some(pid)).await?;
     out["clients"] = json!(clients);
     Ok(out)
 }
 
 /// The latencies of closed-loop clients (`tasks`, each keeping its samples inside the
 /// measured window), summarised, with the CPU seconds per 1,000 requests over that window of
-/// the server, of the load generator and of the whole machine.
+/// the whole machine and, given the server's `pid`, of the server and of the load generator.
 async fn measured(
     tasks: Vec<tokio::task::JoinHandle<Result<Vec<Duration>>>>,
     warmup: Duration,
     measure: Duration,
-    pid: u32,
+    pid: Option<u32>,
 ) -> Result<Value> {
+    let processes = pid.map(|server| [server, std::process::id()]);
+    let sample = || {
+        (
+            processes.map(|p| p.map(cpu_seconds)),
+            machine_busy_seconds(),
+        )
+    };
     tokio::time::sleep(warmup).await;
-    let cpu_before = cpu_seconds(pid);
-    let client_before = cpu_seconds(std::process::id());
-    let machine_before = machine_busy_seconds();
+    let (processes_before, machine_before) = sample();
     tokio::time::sleep(measure).await;
-    let cpu_after = cpu_seconds(pid);
-    let client_after = cpu_seconds(std::process::id());
-    let machine_after = machine_busy_seconds();
+    let (processes_after, machine_after) = sample();
     let mut all = Vec::new();
     for t in tasks {
         all.extend(t.await??);
@@ -265,8 +268,12 @@ async fn measured(
         json!(before.zip(after).map(|(a, b)| (b - a) / n * 1000.0))
     };
     let mut out = summary(all, measure.as_secs_f64());
-    out["server_cpu_seconds_per_1000"] = per_1000(cpu_before, cpu_after);
-    out["load_generator_cpu_seconds_per_1000"] = per_1000(client_before, client_after);
+    if let Some(([server_before, client_before], [server_after, client_after])) =
+        processes_before.zip(processes_after)
+    {
+        out["server_cpu_seconds_per_1000"] = per_1000(server_before, server_after);
+        out["load_generator_cpu_seconds_per_1000"] = per_1000(client_before, client_after);
+    }
     out["machine_cpu_seconds_per_1000"] = per_1000(machine_before, machine_after);
     Ok(out)
 }
@@ -298,7 +305,7 @@ async fn http_ceiling(kit: &Kit, clients: usize, seconds: u64, pid: u32) -> Resu
             anyhow::Ok(samples)
         }));
     }
-    measured(tasks, warmup, measure, pid).await
+    measured(tasks, warmup, measure, Some(pid)).await
 }
 
 /// A case with both forms saved (its version), ready to submit.
@@ -685,13 +692,9 @@ async fn floor(
             anyhow::Ok(samples)
         }));
     }
-    let mut out = measured(tasks, warmup, measure, std::process::id()).await?;
-    // The floor's clients and its writer are this process, so only the machine's figure says
-    // what a transition costs (on PostgreSQL, with the server's backends).
-    if let Some(o) = out.as_object_mut() {
-        o.remove("server_cpu_seconds_per_1000");
-        o.remove("load_generator_cpu_seconds_per_1000");
-    }
+    // No server: the floor's clients and its writer are this process, so only the machine's
+    // figure says what a transition costs (on PostgreSQL, with the server's backends).
+    let mut out = measured(tasks, warmup, measure, None).await?;
     out["clients"] = json!(clients);
     Ok(out)
 }
