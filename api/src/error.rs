@@ -1,14 +1,122 @@
-//! The service's one error type. Every error has a stable `code`; `status_for` is the one table
-//! from codes to HTTP status. Bodies are RFC 9457 problem details, in Chinese unless the request
-//! asks for English (`Accept-Language: en`, applied by `http::language`).
+//! The service's error for requests. Every error has a stable [`ErrorCode`]; the HTTP layer
+//! gives each code its status in one exhaustive match (`http::problem::status_of`), so a new
+//! code cannot be added without choosing its status. Bodies are RFC 9457 problem documents,
+//! in Chinese unless the request asks for English.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use pilotflow_engine::{EngineError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use utoipa::ToSchema;
+
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident => $code:literal,)*) => {
+        /// The stable, machine-readable code of every error the API answers (`code` in the
+        /// body).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, for the table's tests.
+            pub const ALL: &[ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $code,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    // The request itself.
+    MalformedRequest => "malformed_request",
+    InvalidQuery => "invalid_query",
+    MethodNotAllowed => "method_not_allowed",
+    PayloadTooLarge => "payload_too_large",
+    FileTypeNotAllowed => "file_type_not_allowed",
+    IfMatchRequired => "if_match_required",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    /// The input's content: `errors[]` names each place.
+    ValidationFailed => "validation_failed",
+    // Who is calling.
+    Unauthenticated => "unauthenticated",
+    LoginFailed => "login_failed",
+    TooManyAttempts => "too_many_attempts",
+    Forbidden => "forbidden",
+    // What the request names.
+    NotFound => "not_found",
+    CaseNotFound => "case_not_found",
+    WorkflowNotFound => "workflow_not_found",
+    AttachmentNotFound => "attachment_not_found",
+    UserNotFound => "user_not_found",
+    NotificationNotFound => "notification_not_found",
+    MailNotFound => "mail_not_found",
+    JobNotFound => "job_not_found",
+    FeedNotFound => "feed_not_found",
+    FormNotSaved => "form_not_saved",
+    AlreadyExists => "already_exists",
+    VersionConflict => "version_conflict",
+    MailNotDead => "mail_not_dead",
+    DocumentNumberTaken => "document_number_taken",
+    // The engine's refusals (`EngineError`).
+    UnknownAction => "unknown_action",
+    ActionNotAvailable => "action_not_available",
+    ActionNotAllowed => "action_not_allowed",
+    AlreadySubmitted => "already_submitted",
+    InvalidInput => "invalid_input",
+    FormIncomplete => "form_incomplete",
+    GuardFailed => "guard_failed",
+    DeadlinePassed => "deadline_passed",
+    NotEligible => "not_eligible",
+    UnknownForm => "unknown_form",
+    FormNotEditable => "form_not_editable",
+    AssignmentNotAllowed => "assignment_not_allowed",
+    InvalidVariable => "invalid_variable",
+    EvaluationFailed => "evaluation_failed",
+    ReplayMismatch => "replay_mismatch",
+    NothingToReopen => "nothing_to_reopen",
+    ReviewClosed => "review_closed",
+    NotAssigned => "not_assigned",
+    // Expert review.
+    NoReview => "no_review",
+    NoPanel => "no_panel",
+    RecusalRequired => "recusal_required",
+    TooFewExperts => "too_few_experts",
+    /// One or more of a decision's cases cannot take it; none changed.
+    DecisionRefused => "decision_refused",
+    // The service.
+    Unavailable => "unavailable",
+    Internal => "internal",
+}
+
+impl From<&EngineError> for ErrorCode {
+    fn from(e: &EngineError) -> Self {
+        match e {
+            EngineError::UnknownAction { .. } => Self::UnknownAction,
+            EngineError::ActionNotAvailable { .. } => Self::ActionNotAvailable,
+            EngineError::ActionNotAllowed { .. } => Self::ActionNotAllowed,
+            EngineError::AlreadySubmitted { .. } => Self::AlreadySubmitted,
+            EngineError::InvalidInput { .. } => Self::InvalidInput,
+            EngineError::FormIncomplete { .. } => Self::FormIncomplete,
+            EngineError::GuardFailed { .. } => Self::GuardFailed,
+            EngineError::DeadlinePassed { .. } => Self::DeadlinePassed,
+            EngineError::NotEligible { .. } => Self::NotEligible,
+            EngineError::UnknownForm { .. } => Self::UnknownForm,
+            EngineError::FormNotEditable { .. } => Self::FormNotEditable,
+            EngineError::AssignmentNotAllowed { .. } => Self::AssignmentNotAllowed,
+            EngineError::InvalidVariable { .. } => Self::InvalidVariable,
+            EngineError::EvaluationFailed { .. } => Self::EvaluationFailed,
+            EngineError::ReplayMismatch { .. } => Self::ReplayMismatch,
+            EngineError::NothingToReopen { .. } => Self::NothingToReopen,
+            EngineError::ReviewClosed { .. } => Self::ReviewClosed,
+            EngineError::NotAssigned { .. } => Self::NotAssigned,
+        }
+    }
+}
 
 /// One problem in submitted input.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -16,6 +124,19 @@ pub struct ProblemField {
     /// JSON Pointer into the submitted document (empty for the whole document).
     pub pointer: String,
     pub message: String,
+}
+
+impl ProblemField {
+    /// The engine's field errors as the API shows them (in Chinese).
+    pub fn list(errors: &[FieldError]) -> Vec<Self> {
+        errors
+            .iter()
+            .map(|e| Self {
+                pointer: e.pointer.clone(),
+                message: e.message.clone(),
+            })
+            .collect()
+    }
 }
 
 /// An RFC 9457 problem document.
@@ -37,7 +158,7 @@ pub struct Problem {
 }
 
 pub struct ApiError {
-    pub code: &'static str,
+    pub code: ErrorCode,
     zh: String,
     en: String,
     errors: Vec<FieldError>,
@@ -46,52 +167,8 @@ pub struct ApiError {
     internal: Option<anyhow::Error>,
 }
 
-/// The one table from error codes to HTTP status.
-pub fn status_for(code: &str) -> StatusCode {
-    match code {
-        "malformed_request" | "invalid_query" => StatusCode::BAD_REQUEST,
-        "unauthenticated" | "login_failed" => StatusCode::UNAUTHORIZED,
-        "forbidden"
-        | "action_not_allowed"
-        | "form_not_editable"
-        | "assignment_not_allowed"
-        | "not_assigned" => StatusCode::FORBIDDEN,
-        "not_found"
-        | "case_not_found"
-        | "workflow_not_found"
-        | "attachment_not_found"
-        | "user_not_found"
-        | "unknown_action"
-        | "unknown_form"
-        | "form_not_saved"
-        | "notification_not_found"
-        | "mail_not_found"
-        | "job_not_found"
-        | "feed_not_found" => StatusCode::NOT_FOUND,
-        "method_not_allowed" => StatusCode::METHOD_NOT_ALLOWED,
-        "version_conflict"
-        | "action_not_available"
-        | "already_submitted"
-        | "already_exists"
-        | "mail_not_dead"
-        | "document_number_taken"
-        | "review_closed"
-        | "nothing_to_reopen" => StatusCode::CONFLICT,
-        "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
-        "unsupported_media_type" | "file_type_not_allowed" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "if_match_required" => StatusCode::PRECONDITION_REQUIRED,
-        "too_many_attempts" => StatusCode::TOO_MANY_REQUESTS,
-        "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
-        "internal" | "evaluation_failed" | "replay_mismatch" => StatusCode::INTERNAL_SERVER_ERROR,
-        // invalid_input, form_incomplete, guard_failed, deadline_passed, not_eligible,
-        // invalid_variable, validation_failed, idempotency_key_reused, no_panel,
-        // recusal_required, too_few_experts, no_review
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
-
 impl ApiError {
-    pub fn new(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self {
             code,
             zh: zh.into(),
@@ -102,12 +179,27 @@ impl ApiError {
         }
     }
 
-    pub fn message_zh(&self) -> String {
-        self.zh.clone()
+    pub fn message_zh(&self) -> &str {
+        &self.zh
     }
 
-    pub fn message_en(&self) -> String {
-        self.en.clone()
+    pub fn message_en(&self) -> &str {
+        &self.en
+    }
+
+    /// The problems at places in the input, each in Chinese and English.
+    pub fn field_errors(&self) -> &[FieldError] {
+        &self.errors
+    }
+
+    /// Further facts for the problem document.
+    pub fn extra(&self) -> &Map<String, Value> {
+        &self.extra
+    }
+
+    /// The cause of an internal error, for the log.
+    pub fn internal_cause(&self) -> Option<&anyhow::Error> {
+        self.internal.as_ref()
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
@@ -124,7 +216,7 @@ impl ApiError {
     pub fn invalid(pointer: &str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         let (zh, en) = (zh.into(), en.into());
         Self::new(
-            "validation_failed",
+            ErrorCode::ValidationFailed,
             format!("提交的内容有误:{zh}"),
             format!("the request is invalid: {en}"),
         )
@@ -135,127 +227,69 @@ impl ApiError {
         }])
     }
 
+    pub fn malformed(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(ErrorCode::MalformedRequest, zh, en)
+    }
+
     pub fn unauthenticated() -> Self {
         Self::new(
-            "unauthenticated",
+            ErrorCode::Unauthenticated,
             "请先登录,或登录已过期",
             "sign in first; the token is missing, expired or revoked",
         )
     }
 
     pub fn forbidden() -> Self {
-        Self::new("forbidden", "您无权进行此操作", "you may not do this")
+        Self::new(
+            ErrorCode::Forbidden,
+            "您无权进行此操作",
+            "you may not do this",
+        )
     }
 
     pub fn case_not_found() -> Self {
-        Self::new("case_not_found", "案件不存在", "no such case")
+        Self::new(ErrorCode::CaseNotFound, "案件不存在", "no such case")
     }
 
     pub fn not_found() -> Self {
-        Self::new("not_found", "请求的资源不存在", "no such resource")
+        Self::new(ErrorCode::NotFound, "请求的资源不存在", "no such resource")
     }
 
     pub fn internal(err: impl Into<anyhow::Error>) -> Self {
-        let mut e = Self::new("internal", "系统内部错误,请稍后再试", "internal error");
+        let mut e = Self::new(
+            ErrorCode::Internal,
+            "系统内部错误,请稍后再试",
+            "internal error",
+        );
         e.internal = Some(err.into());
         e
-    }
-
-    pub fn status(&self) -> StatusCode {
-        status_for(self.code)
-    }
-
-    pub fn problem(&self, english: bool) -> Problem {
-        let status = self.status();
-        let title = if english {
-            status.canonical_reason().unwrap_or("Error").to_owned()
-        } else {
-            title_zh(status).to_owned()
-        };
-        Problem {
-            problem_type: format!("urn:pilotflow:problem:{}", self.code),
-            title,
-            status: status.as_u16(),
-            detail: if english {
-                self.en.clone()
-            } else {
-                self.zh.clone()
-            },
-            code: self.code.to_owned(),
-            errors: self
-                .errors
-                .iter()
-                .map(|e| ProblemField {
-                    pointer: e.pointer.clone(),
-                    message: if english {
-                        e.message_en.clone()
-                    } else {
-                        e.message.clone()
-                    },
-                })
-                .collect(),
-            extra: self.extra.clone(),
-        }
-    }
-
-    pub fn response(&self, english: bool) -> HttpResponse {
-        let body = serde_json::to_string(&self.problem(english)).unwrap_or_default();
-        HttpResponse::build(self.status())
-            .content_type("application/problem+json")
-            .body(body)
-    }
-}
-
-fn title_zh(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "请求格式错误",
-        401 => "未登录",
-        403 => "无权操作",
-        404 => "未找到",
-        405 => "不支持的请求方法",
-        409 => "状态冲突",
-        413 => "文件过大",
-        415 => "不支持的文件类型",
-        422 => "内容未通过校验",
-        428 => "缺少版本号",
-        429 => "尝试次数过多",
-        503 => "服务暂不可用",
-        _ => "系统错误",
     }
 }
 
 impl fmt::Debug for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.internal {
-            Some(e) => write!(f, "{}: {e:?}", self.code),
-            None => write!(f, "{}: {}", self.code, self.en),
+            Some(e) => write!(f, "{}: {e:?}", self.code.as_str()),
+            None => write!(f, "{}: {}", self.code.as_str(), self.en),
         }
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.en)
+        write!(f, "{}: {}", self.code.as_str(), self.en)
     }
 }
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.status()
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let Some(e) = &self.internal {
-            tracing::error!(code = self.code, error = ?e, "internal error");
-        }
-        self.response(false)
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.internal.as_ref().map(|e| e.as_ref() as _)
     }
 }
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
-        let code = e.code();
-        let mut out = Self::new(code, e.message_zh(), e.to_string());
+        let mut out = Self::new(ErrorCode::from(&e), e.message_zh(), e.to_string());
         match &e {
             EngineError::InvalidInput { errors } | EngineError::FormIncomplete { errors, .. } => {
                 out.errors = errors.clone();
@@ -290,8 +324,28 @@ impl From<EngineError> for ApiError {
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(e: sea_orm::DbErr) -> Self {
+impl From<crate::store::DbErr> for ApiError {
+    fn from(e: crate::store::DbErr) -> Self {
         Self::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_code_is_distinct_snake_case_and_matches_the_engines() {
+        let mut seen = HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(s.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{s}");
+        }
+        let refusal = EngineError::GuardFailed {
+            messages: vec!["x".to_owned()],
+        };
+        assert_eq!(ErrorCode::from(&refusal).as_str(), refusal.code());
     }
 }

@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use pilotflow::config::{LogFormat, Settings};
-use pilotflow::workflow_files;
+use pilotflow::workflows::files as workflow_files;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -156,10 +156,10 @@ fn verify_history() -> Result<(), ExitCode> {
             .await
             .map_err(|e| fail(e.into()))?;
         store.migrate().await.map_err(|e| fail(e.into()))?;
-        let calendar = pilotflow::holidays::load(&store)
+        let calendar = pilotflow::admin::holidays::load(&store)
             .await
-            .map_err(|e| fail(anyhow::anyhow!("{e:?}")))?;
-        let report = pilotflow::verify::verify_all(&store, &calendar)
+            .map_err(|e| fail(e.into()))?;
+        let report = pilotflow::tools::verify::verify_all(&store, &calendar)
             .await
             .map_err(fail)?;
         for (case, b) in &report.broken {
@@ -190,7 +190,7 @@ fn simulate(
     set: &[String],
     schemas: Option<PathBuf>,
 ) -> ExitCode {
-    use pilotflow::simulate;
+    use pilotflow::tools::simulate;
     let dir = schemas.unwrap_or_else(|| workflow_files::default_schema_dir(file));
     let def = match workflow_files::load(file, &dir) {
         Ok(def) => def,
@@ -201,7 +201,7 @@ fn simulate(
             return ExitCode::FAILURE;
         }
     };
-    let calendar = match pilotflow::holidays::calendar() {
+    let calendar = match pilotflow::admin::holidays::calendar() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("the shipped holiday calendar cannot be read: {e}");

@@ -1,21 +1,21 @@
 //! Building and running the service: `Application::build` binds (port 0 picks a free port) and
 //! tests call the same function.
 
-use crate::admin::reload_units;
-use crate::auth::{SessionCache, Throttle};
+use crate::admin::units::reload_units;
+use crate::admin::{demo, holidays};
 use crate::config::Settings;
-use crate::demo;
-use crate::http::{self, openapi, routes};
+use crate::context::Context;
+use crate::http::{self, openapi};
 use crate::metrics::Metrics;
-use crate::registry::Registry;
+use crate::notices::{JobKind, Mailer, jobs};
 use crate::state::AppState;
 use crate::store::Store;
+use crate::workflows::Registry;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
-use anyhow::Context;
+use anyhow::Context as _;
 use std::net::TcpListener;
-use std::sync::{Arc, RwLock};
 use tokio_cron_scheduler::JobScheduler;
 use tracing_actix_web::TracingLogger;
 use utoipa_swagger_ui::SwaggerUi;
@@ -38,58 +38,48 @@ pub async fn prepare(settings: Settings, demo_data: bool) -> anyhow::Result<AppS
     let clock = settings.clock();
     let store = Store::connect(&settings.database_url(), settings.db_pool_size).await?;
     store.migrate().await?;
-    demo::seed_units(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    crate::holidays::seed(&store, clock.now())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    demo::seed_units(&store).await?;
+    holidays::seed(&store, clock.now()).await?;
     let now = clock.now();
     if demo_data {
-        if demo::seed_demo_users(&store, settings.demo_password.expose(), now)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
-        {
+        if demo::seed_demo_users(&store, settings.demo_password.expose(), now).await? {
             tracing::info!("seeded the demo users");
         }
     } else if let Some(pw) = &settings.admin_password {
-        demo::seed_admin(&store, pw.expose(), now)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        demo::seed_admin(&store, pw.expose(), now).await?;
     }
     let registry =
         Registry::load(&store, &settings.workflows_dir, &settings.schemas_dir, now).await?;
-    let calendar = crate::holidays::load(&store)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let mailer = crate::outbox::Mailer::from_settings(&settings)?;
-    let state = AppState {
+    let calendar = holidays::load(&store).await?;
+    let mailer = Mailer::from_settings(&settings)?;
+    let ctx = Context::new(
         settings,
         store,
         clock,
         registry,
-        calendar: RwLock::new(Arc::new(calendar)),
-        units: RwLock::new(Default::default()),
-        throttle: Throttle::default(),
-        sessions: SessionCache::default(),
-        cases: Default::default(),
-        metrics: Metrics::new()?,
-        mailer,
-        jobs: Default::default(),
-    };
-    reload_units(&state)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let backfilled = crate::cases::backfill_deadlines(&state)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        Metrics::new()?,
+        calendar,
+        Default::default(),
+    );
+    reload_units(&ctx).await?;
+    let backfilled = crate::cases::backfill_deadlines(&ctx).await?;
     if backfilled > 0 {
         tracing::info!(
             cases = backfilled,
             "wrote the running deadlines of existing cases"
         );
     }
-    Ok(state)
+    Ok(AppState::new(ctx, mailer))
+}
+
+/// Runs a job on cron's trigger: not once shutdown has begun; a failure is logged.
+async fn run_scheduled(state: web::Data<AppState>, kind: JobKind) {
+    if state.jobs.stopping() {
+        return;
+    }
+    if let Err(e) = jobs::run(&state.ctx, state.mailer.as_ref(), &state.jobs, kind).await {
+        tracing::error!(job = kind.as_str(), error = ?e, "a scheduled job failed");
+    }
 }
 
 impl Application {
@@ -109,7 +99,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(http::JSON_LIMIT))
                 .wrap(from_fn(http::language_and_metrics))
                 .wrap(TracingLogger::default())
-                .configure(routes::configure)
+                .configure(http::configure)
                 .service(web::resource("/docs").route(web::get().to(|| async {
                     HttpResponse::Found()
                         .insert_header(("Location", "/docs/"))
@@ -125,15 +115,21 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        let scheduler = crate::jobs::schedule(state.clone())
-            .await
-            .with_context(|| {
-                format!(
-                    "cannot start the jobs: check deadline_scan_cron `{}` and outbox_cron `{}` \
+        let settings = &state.ctx.settings;
+        let for_jobs = state.clone();
+        let scheduler = jobs::schedule(
+            &settings.deadline_scan_cron,
+            &settings.outbox_cron,
+            move |kind| run_scheduled(for_jobs.clone(), kind),
+        )
+        .await
+        .with_context(|| {
+            format!(
+                "cannot start the jobs: check deadline_scan_cron `{}` and outbox_cron `{}` \
                  (cron with seconds, e.g. `0 * * * * *`, or `off`)",
-                    state.settings.deadline_scan_cron, state.settings.outbox_cron
-                )
-            })?;
+                settings.deadline_scan_cron, settings.outbox_cron
+            )
+        })?;
         Ok(Self {
             port,
             server: server.run(),

@@ -1,57 +1,40 @@
-//! What every request handler shares.
+//! The application's state, assembled at the top: the shared [`Context`] and what each area
+//! keeps for itself (sessions and login throttling, the case cache, the mailer, the jobs'
+//! guards). Route handlers reach each area through it; no area imports it.
 
-use crate::auth::{SessionCache, Throttle};
-use crate::cases::CaseCache;
-use crate::clock::Clock;
-use crate::config::Settings;
-use crate::metrics::Metrics;
-use crate::registry::Registry;
-use crate::store::Store;
-use crate::units::UnitTree;
-use pilotflow_engine::Calendar;
-use std::sync::{Arc, RwLock};
+use crate::cases::{CaseCache, CaseService};
+use crate::context::Context;
+use crate::identity::{SessionCache, Throttle};
+use crate::notices::{JobGuards, Mailer};
+use crate::review::ReviewService;
 
 pub struct AppState {
-    pub settings: Settings,
-    pub store: Store,
-    pub clock: Clock,
-    pub registry: Registry,
-    pub calendar: RwLock<Arc<Calendar>>,
-    pub units: RwLock<Arc<UnitTree>>,
+    pub ctx: Context,
     pub throttle: Throttle,
     pub sessions: SessionCache,
     pub cases: CaseCache,
-    pub metrics: Metrics,
     /// `None` without `smtp_url`: mail waits in the outbox.
-    pub mailer: Option<crate::outbox::Mailer>,
-    pub jobs: crate::jobs::JobGuards,
+    pub mailer: Option<Mailer>,
+    pub jobs: JobGuards,
 }
 
 impl AppState {
-    pub fn units(&self) -> Arc<UnitTree> {
-        self.units
-            .read()
-            .map(|u| Arc::clone(&u))
-            .unwrap_or_default()
-    }
-
-    /// The holiday calendar deadlines are computed with now.
-    pub fn calendar(&self) -> Arc<Calendar> {
-        self.calendar
-            .read()
-            .map(|c| Arc::clone(&c))
-            .unwrap_or_default()
-    }
-
-    pub fn set_calendar(&self, calendar: Calendar) {
-        if let Ok(mut c) = self.calendar.write() {
-            *c = Arc::new(calendar);
+    pub fn new(ctx: Context, mailer: Option<Mailer>) -> Self {
+        Self {
+            ctx,
+            throttle: Throttle::default(),
+            sessions: SessionCache::default(),
+            cases: CaseCache::default(),
+            mailer,
+            jobs: JobGuards::default(),
         }
     }
 
-    pub fn set_units(&self, tree: UnitTree) {
-        if let Ok(mut u) = self.units.write() {
-            *u = Arc::new(tree);
-        }
+    pub fn case_service(&self) -> CaseService<'_> {
+        CaseService::new(&self.ctx, &self.cases)
+    }
+
+    pub fn review_service(&self) -> ReviewService<'_> {
+        ReviewService::new(self.case_service())
     }
 }

@@ -102,7 +102,7 @@ async fn application_path(backend: Backend) {
         ]
     );
     assert_eq!(events[0]["type"], "started");
-    assert_eq!(events[0]["prev_hash"], pilotflow::history::GENESIS);
+    assert_eq!(events[0]["prev_hash"], pilotflow::cases::history::GENESIS);
     for pair in events.windows(2) {
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
         assert_eq!(
@@ -119,8 +119,8 @@ async fn application_path(backend: Backend) {
     let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
         .await
         .unwrap();
-    let calendar = pilotflow::holidays::calendar().unwrap();
-    let report = pilotflow::verify::verify_all(&store, &calendar)
+    let calendar = pilotflow::admin::holidays::calendar().unwrap();
+    let report = pilotflow::tools::verify::verify_all(&store, &calendar)
         .await
         .unwrap();
     assert_eq!((report.cases, report.events), (1, 10));
@@ -134,7 +134,7 @@ async fn application_path(backend: Backend) {
         ))
         .await
         .unwrap();
-    let report = pilotflow::verify::verify_all(&store, &calendar)
+    let report = pilotflow::tools::verify::verify_all(&store, &calendar)
         .await
         .unwrap();
     assert_eq!(report.broken.len(), 1);

@@ -71,7 +71,7 @@ pub async fn run(o: Options) -> Result<Value> {
     let state = pilotflow::startup::prepare(settings, true)
         .await
         .context("preparing the database")?;
-    let db = &state.store.write;
+    let db = &state.ctx.store.write;
 
     // The 60 counties with their cities: each deadline has a district and a city to tell.
     let counties: Vec<org_unit::Model> = org_unit::Entity::find()
@@ -143,8 +143,8 @@ pub async fn run(o: Options) -> Result<Value> {
 
     // Finding the due deadlines: the scan's claim (first batch) and a count of all of them.
     let claim = || async {
-        let txn = state.store.read.begin().await?;
-        pilotflow::reminders::claim(&txn, now, 500).await?;
+        let txn = state.ctx.store.read.begin().await?;
+        pilotflow::store::reminders::claim(&txn, now, 500).await?;
         txn.rollback().await?;
         Ok(())
     };
@@ -152,7 +152,7 @@ pub async fn run(o: Options) -> Result<Value> {
     let count_due = || {
         deadline_schedule::Entity::find()
             .filter(deadline_schedule::Column::NextNoticeAt.lte(now))
-            .count(&state.store.read)
+            .count(&state.ctx.store.read)
     };
     let count_ms = median_ms(|| async {
         count_due().await?;
@@ -165,9 +165,7 @@ pub async fn run(o: Options) -> Result<Value> {
     // Filling the outbox: the whole scan over every due deadline.
     eprintln!("W4: scan starts ({backend}, {found} due)");
     let t = Instant::now();
-    let scan = pilotflow::reminders::scan(&state)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let scan = pilotflow::notices::reminders::scan(&state.ctx).await?;
     let scan_seconds = t.elapsed().as_secs_f64();
 
     // Sending: keep `mails` waiting, count the rest as sent, and time the worker.
@@ -186,9 +184,8 @@ pub async fn run(o: Options) -> Result<Value> {
         .exec(db)
         .await?;
     let t = Instant::now();
-    let sent = pilotflow::outbox::run(&state)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let sent =
+        pilotflow::notices::outbox::run(&state.ctx, state.mailer.as_ref(), &state.jobs).await?;
     let send_seconds = t.elapsed().as_secs_f64();
     let _ = std::fs::remove_dir_all(&data);
 
@@ -220,7 +217,10 @@ async fn query_plan(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> Res
         DbBackend::Postgres => "EXPLAIN",
         _ => "EXPLAIN QUERY PLAN",
     };
-    let sql = format!("{prefix} {}", pilotflow::reminders::claim_sql(backend));
+    let sql = format!(
+        "{prefix} {}",
+        pilotflow::store::reminders::claim_sql(backend)
+    );
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
             backend,

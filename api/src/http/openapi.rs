@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, built from the handlers' annotations.
 
-use super::{notice_routes, review_routes, routes};
+use super::{admin, cases, identity, notices, operations, review, workflows};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -30,24 +30,24 @@ impl Modify for BearerAuth {
             `Accept-Language: en`.",
     ),
     paths(
-        routes::login, routes::logout, routes::me,
-        routes::org_units, routes::create_org_unit,
-        routes::list_users, routes::create_user, routes::update_user,
-        routes::get_clock, routes::advance_clock, routes::list_calendar, routes::upload_calendar_year,
-        routes::upcoming_deadlines,
-        routes::list_workflows, routes::get_workflow, routes::workflow_diagram,
-        routes::create_case, routes::list_cases, routes::get_case,
-        routes::get_form, routes::save_form, routes::act, routes::set_panel, routes::history,
-        routes::list_attachments, routes::upload_attachment, routes::download_attachment,
-        notice_routes::list_notifications, notice_routes::read_notification,
-        notice_routes::read_all_notifications, notice_routes::list_outbox,
-        notice_routes::retry_mail, notice_routes::run_job, notice_routes::issue_feed,
-        notice_routes::revoke_feed, notice_routes::calendar_feed,
-        review_routes::expert_pool, review_routes::declare_conflict, review_routes::panel,
-        review_routes::decline, review_routes::my_sheet, review_routes::save_sheet,
-        review_routes::reopen, review_routes::scores, review_routes::bulk_panels,
-        review_routes::ranking, review_routes::decide, review_routes::zones,
-        routes::healthz, routes::readyz, routes::metrics,
+        identity::login, identity::logout, identity::me,
+        admin::org_units, admin::create_org_unit,
+        admin::list_users, admin::create_user, admin::update_user,
+        admin::get_clock, admin::advance_clock, admin::list_calendar, admin::upload_calendar_year,
+        notices::upcoming_deadlines,
+        workflows::list_workflows, workflows::get_workflow, workflows::workflow_diagram,
+        cases::create_case, cases::list_cases, cases::get_case,
+        cases::get_form, cases::save_form, cases::act, review::set_panel, cases::history,
+        cases::list_attachments, cases::upload_attachment, cases::download_attachment,
+        notices::list_notifications, notices::read_notification,
+        notices::read_all_notifications, notices::list_outbox,
+        notices::retry_mail, notices::run_job, notices::issue_feed,
+        notices::revoke_feed, notices::calendar_feed,
+        review::expert_pool, review::declare_conflict, review::panel,
+        review::decline, review::my_sheet, review::save_sheet,
+        review::reopen, review::scores, review::bulk_panels,
+        review::ranking, review::decide, review::zones,
+        operations::healthz, operations::readyz, operations::metrics,
     ),
     modifiers(&BearerAuth),
     tags(

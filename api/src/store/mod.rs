@@ -1,10 +1,31 @@
-//! Persistence: connections, migrations and table rows.
+//! Persistence: connections, migrations, table rows, and the queries each area of the
+//! service needs, one file per group of tables. No other module builds SQL or reaches for a
+//! connection; `read` and `write` are public for the command-line tools, the benchmark and the
+//! tests.
 
+mod attachments;
+mod batch;
+mod cases;
 mod checkpoint;
+mod deadlines;
 pub mod entities;
+mod events;
 mod migration;
+mod notifications;
+pub mod reminders;
+mod review;
+mod scope;
 mod sqlite_writer;
 mod transition;
+mod units;
+mod users;
+
+pub use cases::{CasePages, CaseQuery};
+pub use notifications::NotificationPage;
+pub use scope::CaseScope;
+/// The store's error: areas pass it on without knowing the database library.
+pub use sea_orm::DbErr;
+pub use users::UserChange;
 
 use checkpoint::WalCheckpointer;
 use sqlite_writer::SqliteWriter;
@@ -20,7 +41,7 @@ use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
-use sea_orm::{DatabaseConnection, DbBackend, DbErr, SqlxPostgresConnector, SqlxSqliteConnector};
+use sea_orm::{DatabaseConnection, DbBackend, SqlxPostgresConnector, SqlxSqliteConnector};
 use sea_orm_migration::MigratorTrait;
 use std::str::FromStr;
 use std::time::Duration;
@@ -166,6 +187,10 @@ impl Store {
         self.write.get_database_backend()
     }
 
+    pub fn is_postgres(&self) -> bool {
+        self.backend() == DbBackend::Postgres
+    }
+
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.read.ping().await
     }
@@ -177,47 +202,4 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
-}
-
-/// Every case in id order, a page at a time: keyset paging, so a large table is never read at
-/// once and no page is re-read.
-pub struct CasePages<'a> {
-    db: &'a DatabaseConnection,
-    after: Option<String>,
-    done: bool,
-}
-
-impl<'a> CasePages<'a> {
-    const PAGE: u64 = 500;
-
-    pub fn new(db: &'a DatabaseConnection) -> Self {
-        Self {
-            db,
-            after: None,
-            done: false,
-        }
-    }
-
-    pub async fn next(&mut self) -> Result<Option<Vec<entities::case::Model>>, DbErr> {
-        use entities::case;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-        if self.done {
-            return Ok(None);
-        }
-        let mut q = case::Entity::find()
-            .order_by_asc(case::Column::Id)
-            .limit(Self::PAGE);
-        if let Some(last) = &self.after {
-            q = q.filter(case::Column::Id.gt(last.clone()));
-        }
-        let page = q.all(self.db).await?;
-        match page.last() {
-            Some(last) => self.after = Some(last.id.clone()),
-            None => {
-                self.done = true;
-                return Ok(None);
-            }
-        }
-        Ok(Some(page))
-    }
 }

@@ -377,12 +377,12 @@ impl TestApp {
     }
 
     /// What was written is whole: every case's chain holds and replays to the stored case.
-    pub async fn assert_histories_intact(&self) -> pilotflow::verify::Report {
+    pub async fn assert_histories_intact(&self) -> pilotflow::tools::verify::Report {
         let store = pilotflow::store::Store::connect(&self.settings.database_url(), 2)
             .await
             .expect("database");
-        let calendar = pilotflow::holidays::calendar().unwrap();
-        let report = pilotflow::verify::verify_all(&store, &calendar)
+        let calendar = pilotflow::admin::holidays::calendar().unwrap();
+        let report = pilotflow::tools::verify::verify_all(&store, &calendar)
             .await
             .expect("verify");
         assert!(report.broken.is_empty(), "{:?}", report.broken);
