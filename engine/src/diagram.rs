@@ -40,9 +40,10 @@ pub fn mermaid(def: &Definition) -> String {
         edges(def, &mut out, Some(rname.as_str()), "        ");
         out.push_str("    }\n");
         for s in &region.active_in {
+            // A full-width colon: Mermaid 11 refuses a second ASCII `:` in a note's text.
             let _ = writeln!(
                 out,
-                "    note right of {s} : 并行:{}",
+                "    note right of {s} : 并行：{}",
                 escape(&region.label)
             );
         }

@@ -463,7 +463,82 @@ impl<'a> Engine<'a> {
     ) -> Result<Outcome, EngineError> {
         let def = self.def;
         let current = snapshot.current_states(def);
-        let mut named = def.actions_named(action_name).peekable();
+        let action = self.action_to_fire(snapshot, actor, action_name, &current)?;
+        let before = deadline::active_deadlines(def, snapshot, self.calendar);
+        if let Some(refusal) = passed_gate(def, &before, &action.name, now) {
+            return Err(refusal);
+        }
+        let input = normalise_input(action, input)?;
+        self.check_required_forms(snapshot, action)?;
+        let exprs = action
+            .guards
+            .iter()
+            .map(|g| &g.expr)
+            .chain(action.set.iter().map(|(_, e)| e));
+        let scope = Scope::new(self, snapshot, &input, now, exprs);
+        let failed = scope.failing(&action.guards)?;
+        if !failed.is_empty() {
+            return Err(EngineError::GuardFailed { messages: failed });
+        }
+
+        let from = action
+            .from
+            .iter()
+            .find(|s| current.contains(s))
+            .cloned()
+            .unwrap_or_else(|| snapshot.state.clone());
+        let mut next = snapshot.clone();
+        let completed = match action.collect {
+            Some(completion) => record_submission(&mut next, action, completion, actor, &input),
+            None => true,
+        };
+        let to = if completed {
+            action.to.clone().unwrap_or_else(|| from.clone())
+        } else {
+            from.clone()
+        };
+        let mut effects = if completed {
+            self.complete(&mut next, action, &scope, &to, now)?
+        } else {
+            Effects::default()
+        };
+        effects.record_deadline_changes(
+            &before,
+            deadline::active_deadlines(def, &next, self.calendar),
+        );
+        next.version = snapshot.version + 1;
+        Ok(Outcome {
+            event: Event {
+                seq: next.version,
+                at: now,
+                actor: Some(actor.clone()),
+                kind: EventKind::ActionTaken {
+                    action: action.name.clone(),
+                    input,
+                    from,
+                    to,
+                    completed,
+                },
+            },
+            snapshot: next,
+            effects,
+            form_errors: Vec::new(),
+        })
+    }
+
+    /// The action named `action_name` that this actor may take in the current states, or why
+    /// there is none. The refusals are checked in this order, most general first.
+    fn action_to_fire<'n>(
+        &self,
+        snapshot: &CaseSnapshot,
+        actor: &Actor,
+        action_name: &'n str,
+        current: &[StateName],
+    ) -> Result<&'n Action, EngineError>
+    where
+        'a: 'n,
+    {
+        let mut named = self.def.actions_named(action_name).peekable();
         if named.peek().is_none() {
             return Err(EngineError::UnknownAction {
                 action: ActionName::new(action_name),
@@ -472,7 +547,7 @@ impl<'a> Engine<'a> {
         let Some(action) = named.find(|a| a.from.iter().any(|s| current.contains(s))) else {
             return Err(EngineError::ActionNotAvailable {
                 action: ActionName::new(action_name),
-                states: current,
+                states: current.to_vec(),
             });
         };
         if !action.roles.iter().any(|r| self.binds(snapshot, actor, r)) {
@@ -486,11 +561,16 @@ impl<'a> Engine<'a> {
                 action: action.name.clone(),
             });
         }
-        let before = deadline::active_deadlines(def, snapshot, self.calendar);
-        if let Some(refusal) = passed_gate(def, &before, &action.name, now) {
-            return Err(refusal);
-        }
-        let input = normalise_input(action, input)?;
+        Ok(action)
+    }
+
+    /// Refuses the action unless every form it requires is saved and complete.
+    fn check_required_forms(
+        &self,
+        snapshot: &CaseSnapshot,
+        action: &Action,
+    ) -> Result<(), EngineError> {
+        let def = self.def;
         for form in &action.requires_forms {
             let label = def
                 .forms
@@ -514,112 +594,63 @@ impl<'a> Engine<'a> {
                 });
             }
         }
-        let exprs = action
-            .guards
-            .iter()
-            .map(|g| &g.expr)
-            .chain(action.set.iter().map(|(_, e)| e));
-        let scope = Scope::new(self, snapshot, &input, now, exprs);
-        let failed = scope.failing(&action.guards)?;
-        if !failed.is_empty() {
-            return Err(EngineError::GuardFailed { messages: failed });
-        }
+        Ok(())
+    }
 
-        let from = action
-            .from
-            .iter()
-            .find(|s| current.contains(s))
-            .cloned()
-            .unwrap_or_else(|| snapshot.state.clone());
-        let mut next = snapshot.clone();
-        let mut completed = true;
-        if let Some(completion) = action.collect {
-            let submissions = next.collected.entry(action.name.clone()).or_default();
-            submissions.insert(actor.user.clone(), input.clone());
-            let assigned: BTreeSet<&UserId> = action
-                .roles
-                .iter()
-                .filter_map(|r| snapshot.assignments.get(r))
-                .flatten()
-                .collect();
-            let done = submissions.keys().filter(|u| assigned.contains(u)).count();
-            completed = match completion {
-                Completion::All => !assigned.is_empty() && done == assigned.len(),
-                Completion::Quorum(n) => done >= usize::try_from(n).unwrap_or(usize::MAX),
-            };
-        }
+    /// What a completed action does to `next`: sets its variables, moves the case to `to` and
+    /// starts the regions that run there. The effects have no deadline changes yet.
+    fn complete(
+        &self,
+        next: &mut CaseSnapshot,
+        action: &Action,
+        scope: &Scope,
+        to: &StateName,
+        now: DateTime<Utc>,
+    ) -> Result<Effects, EngineError> {
+        let def = self.def;
         let mut effects = Effects::default();
-        let to = if completed {
-            action.to.clone().unwrap_or_else(|| from.clone())
-        } else {
-            from.clone()
-        };
-        if completed {
-            for (var, e) in &action.set {
-                let value = scope.eval(e)?;
-                let ty = def.variables.get(var).map_or(VarType::Json, |v| v.ty);
-                let json =
-                    cel_to_json(ty, &value).ok_or_else(|| EngineError::EvaluationFailed {
-                        message: format!(
-                            "`{}` gave {value:?}, which does not fit variable `{var}` ({ty:?})",
-                            e.source
-                        ),
-                    })?;
-                effects.variables.insert(var.clone(), json);
-            }
-            for (k, v) in &effects.variables {
-                next.vars.insert(k.clone(), v.clone());
-            }
-            let mut entered = Vec::new();
-            if action.to.is_some() {
-                match &action.region {
-                    None => next.state = to.clone(),
-                    Some(region) => {
-                        next.regions.insert(region.clone(), to.clone());
-                    }
-                }
-                next.entered.insert(to.clone(), now);
-                clear_collections(def, &mut next, &to);
-                entered.push(to.clone());
-                entered.extend(start_regions(def, &mut next, now));
-            }
-            let mut notify = action.notify.clone();
-            notify.retain(|r| def.roles.contains_key(r));
-            if !notify.is_empty() {
-                effects.notifications.push(Notification {
-                    roles: notify,
-                    kind: NotificationKind::ActionTaken {
-                        action: action.name.clone(),
-                        label: action.label.clone(),
-                    },
-                });
-            }
-            effects
-                .notifications
-                .extend(self.required_notifications(&entered));
+        for (var, e) in &action.set {
+            let value = scope.eval(e)?;
+            let ty = def.variables.get(var).map_or(VarType::Json, |v| v.ty);
+            let json = cel_to_json(ty, &value).ok_or_else(|| EngineError::EvaluationFailed {
+                message: format!(
+                    "`{}` gave {value:?}, which does not fit variable `{var}` ({ty:?})",
+                    e.source
+                ),
+            })?;
+            effects.variables.insert(var.clone(), json);
         }
-        effects.record_deadline_changes(
-            &before,
-            deadline::active_deadlines(def, &next, self.calendar),
-        );
-        next.version = snapshot.version + 1;
-        Ok(Outcome {
-            event: Event {
-                seq: next.version,
-                at: now,
-                actor: Some(actor.clone()),
-                kind: EventKind::ActionTaken {
+        for (k, v) in &effects.variables {
+            next.vars.insert(k.clone(), v.clone());
+        }
+        let mut entered = Vec::new();
+        if action.to.is_some() {
+            match &action.region {
+                None => next.state = to.clone(),
+                Some(region) => {
+                    next.regions.insert(region.clone(), to.clone());
+                }
+            }
+            next.entered.insert(to.clone(), now);
+            clear_collections(def, next, to);
+            entered.push(to.clone());
+            entered.extend(start_regions(def, next, now));
+        }
+        let mut notify = action.notify.clone();
+        notify.retain(|r| def.roles.contains_key(r));
+        if !notify.is_empty() {
+            effects.notifications.push(Notification {
+                roles: notify,
+                kind: NotificationKind::ActionTaken {
                     action: action.name.clone(),
-                    input,
-                    from,
-                    to,
-                    completed,
+                    label: action.label.clone(),
                 },
-            },
-            snapshot: next,
-            effects,
-            form_errors: Vec::new(),
-        })
+            });
+        }
+        effects
+            .notifications
+            .extend(self.required_notifications(&entered));
+        Ok(effects)
     }
 
     /// Saves a draft of a form. The draft is kept even when it is incomplete; what it still
@@ -998,6 +1029,30 @@ fn completed_here(snapshot: &CaseSnapshot, target: &StateName, review: &StateNam
     match (snapshot.entered.get(target), snapshot.entered.get(review)) {
         (Some(t), Some(r)) => t >= r,
         _ => false,
+    }
+}
+
+/// Records the actor's submission to a collect action in `next`; whether the collection is now
+/// complete. Only submissions from users assigned to the action's roles count.
+fn record_submission(
+    next: &mut CaseSnapshot,
+    action: &Action,
+    completion: Completion,
+    actor: &Actor,
+    input: &Value,
+) -> bool {
+    let submissions = next.collected.entry(action.name.clone()).or_default();
+    submissions.insert(actor.user.clone(), input.clone());
+    let assigned: BTreeSet<&UserId> = action
+        .roles
+        .iter()
+        .filter_map(|r| next.assignments.get(r))
+        .flatten()
+        .collect();
+    let done = submissions.keys().filter(|u| assigned.contains(u)).count();
+    match completion {
+        Completion::All => !assigned.is_empty() && done == assigned.len(),
+        Completion::Quorum(n) => done >= usize::try_from(n).unwrap_or(usize::MAX),
     }
 }
 
