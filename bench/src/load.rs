@@ -19,6 +19,7 @@ use crate::{
     machine_busy_seconds, percentile, proc_status,
 };
 use anyhow::{Context, Result, bail};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -532,7 +533,6 @@ async fn floor(
     clients: usize,
     seconds: u64,
 ) -> Result<Value> {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
     let url = match database {
         Some(u) => u.to_owned(),
         None => format!("sqlite://{}/floor.sqlite3?mode=rwc", data.display()),
@@ -542,13 +542,60 @@ async fn floor(
     store.migrate().await?;
     let db = store.write.clone();
     let kind = db.get_database_backend();
-    let p = |n: usize| match kind {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    };
     // Each client's transitions go through W1's ten steps, each as large as the service's.
     let steps = floor_steps()?;
-    let snapshot = Arc::clone(&steps[0].snapshot);
+    floor_cases(&db, clients, &steps[0].snapshot).await?;
+    // SQLite has one writer; the service commits what waits together, and so does the floor.
+    let batched = match backend {
+        Backend::Sqlite => Some(FloorWriter::start(&data.join("floor.sqlite3"))?),
+        Backend::Postgres => None,
+    };
+    let client = FloorClient {
+        db,
+        kind,
+        sql: Arc::new(FloorSql::new(kind)),
+        steps,
+        batched,
+    };
+    let warmup = Duration::from_secs(1);
+    let measure = Duration::from_secs(seconds);
+    let begin = Instant::now();
+    let keep = window(begin, warmup, measure);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let id = format!("floor-{c}");
+            let mut samples = Vec::new();
+            let mut version = 0i64;
+            while begin.elapsed() < warmup + measure {
+                let t = Instant::now();
+                client.transition(&id, version).await?;
+                version += 1;
+                keep(&mut samples, t);
+            }
+            anyhow::Ok(samples)
+        }));
+    }
+    // No server: the floor's clients and its writer are this process, so only the machine's
+    // figure says what a transition costs (on PostgreSQL, with the server's backends).
+    let mut out = measured(tasks, warmup, measure, None).await?;
+    out["clients"] = json!(clients);
+    Ok(out)
+}
+
+/// A statement's `n`th parameter in the database's own syntax.
+fn placeholder(kind: DbBackend, n: usize) -> String {
+    match kind {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// One draft case per floor client, `floor-{c}`, at version 0 with the first step's snapshot.
+async fn floor_cases(db: &DatabaseConnection, clients: usize, snapshot: &str) -> Result<()> {
+    let kind = db.get_database_backend();
+    let p = |n| placeholder(kind, n);
     for c in 0..clients {
         db.execute_raw(Statement::from_sql_and_values(
             kind,
@@ -564,27 +611,30 @@ async fn floor(
             ),
             [
                 format!("floor-{c}").into(),
-                snapshot.as_str().into(),
+                snapshot.into(),
                 chrono::Utc::now().into(),
                 chrono::Utc::now().into(),
             ],
         ))
         .await?;
     }
-    // SQLite has one writer; the service commits what waits together, and so does the floor.
-    let batched = match backend {
-        Backend::Sqlite => Some(FloorWriter::start(&data.join("floor.sqlite3"))?),
-        Backend::Postgres => None,
-    };
-    let warmup = Duration::from_secs(1);
-    let measure = Duration::from_secs(seconds);
-    let begin = Instant::now();
-    let mut tasks = Vec::new();
-    for c in 0..clients {
-        let (db, steps) = (db.clone(), Arc::clone(&steps));
-        let (read, update, insert, form_upsert) = (
-            format!("SELECT snapshot, version FROM cases WHERE id = {}", p(1)),
-            format!(
+    Ok(())
+}
+
+/// The statements of one floor transition made by a client itself (not the SQLite writer).
+struct FloorSql {
+    read: String,
+    update: String,
+    insert: String,
+    form_upsert: String,
+}
+
+impl FloorSql {
+    fn new(kind: DbBackend) -> Self {
+        let p = |n| placeholder(kind, n);
+        Self {
+            read: format!("SELECT snapshot, version FROM cases WHERE id = {}", p(1)),
+            update: format!(
                 "UPDATE cases SET snapshot = {}, version = {}, state = 'draft', updated_at = {} \
                  WHERE id = {} AND version = {}",
                 p(1),
@@ -593,7 +643,7 @@ async fn floor(
                 p(4),
                 p(5)
             ),
-            format!(
+            insert: format!(
                 "INSERT INTO case_events (case_id, seq, kind, action, actor, actor_role, \
                  from_state, to_state, at, input_digest, comment, body, prev_hash, hash) \
                  VALUES ({}, {}, 'action_taken', 'submit', 'd220102', 'applicant', 'draft', \
@@ -603,7 +653,7 @@ async fn floor(
                 p(3),
                 p(4)
             ),
-            format!(
+            form_upsert: format!(
                 "INSERT INTO case_forms (case_id, name, body, saved_at) VALUES ({}, {}, {}, {}) \
                  ON CONFLICT (case_id, name) DO UPDATE SET body = excluded.body, \
                  saved_at = excluded.saved_at",
@@ -612,91 +662,75 @@ async fn floor(
                 p(3),
                 p(4)
             ),
-        );
-        let batched = batched.clone();
-        tasks.push(tokio::spawn(async move {
-            let id = format!("floor-{c}");
-            let mut samples = Vec::new();
-            let mut version = 0i64;
-            while begin.elapsed() < warmup + measure {
-                let t = Instant::now();
-                let step = &steps[version as usize % steps.len()];
-                if let Some(writer) = &batched {
-                    writer
-                        .transition(FloorJob {
-                            id: id.clone(),
-                            version,
-                            snapshot: Arc::clone(&step.snapshot),
-                            event: Arc::clone(&step.event),
-                            form: step.form.clone(),
-                        })
-                        .await?;
-                    version += 1;
-                    let e = begin.elapsed();
-                    if e >= warmup && e <= warmup + measure {
-                        samples.push(t.elapsed());
-                    }
-                    continue;
-                }
-                let txn = db.begin().await?;
-                txn.query_one_raw(Statement::from_sql_and_values(
-                    kind,
-                    &read,
-                    [id.clone().into()],
-                ))
-                .await?;
-                let now = chrono::Utc::now();
-                txn.execute_raw(Statement::from_sql_and_values(
-                    kind,
-                    &update,
-                    [
-                        step.snapshot.as_str().into(),
-                        (version + 1).into(),
-                        now.into(),
-                        id.clone().into(),
-                        version.into(),
-                    ],
-                ))
-                .await?;
-                txn.execute_raw(Statement::from_sql_and_values(
-                    kind,
-                    &insert,
-                    [
-                        id.clone().into(),
-                        (version + 1).into(),
-                        now.into(),
-                        step.event.as_str().into(),
-                    ],
-                ))
-                .await?;
-                if let Some((name, body)) = &step.form {
-                    txn.execute_raw(Statement::from_sql_and_values(
-                        kind,
-                        &form_upsert,
-                        [
-                            id.clone().into(),
-                            (*name).into(),
-                            body.as_str().into(),
-                            now.into(),
-                        ],
-                    ))
-                    .await?;
-                }
-                txn.commit().await?;
-                version += 1;
-                let e = begin.elapsed();
-                if e >= warmup && e <= warmup + measure {
-                    samples.push(t.elapsed());
-                }
-            }
-            anyhow::Ok(samples)
-        }));
+        }
     }
-    // No server: the floor's clients and its writer are this process, so only the machine's
-    // figure says what a transition costs (on PostgreSQL, with the server's backends).
-    let mut out = measured(tasks, warmup, measure, None).await?;
-    out["clients"] = json!(clients);
-    Ok(out)
+}
+
+/// What a floor client needs to make its transitions.
+#[derive(Clone)]
+struct FloorClient {
+    db: DatabaseConnection,
+    kind: DbBackend,
+    sql: Arc<FloorSql>,
+    steps: Arc<Vec<FloorStep>>,
+    batched: Option<FloorWriter>,
+}
+
+impl FloorClient {
+    /// Case `id`'s transition from `version`, with the texts of W1's step at that version:
+    /// through the SQLite writer, or else as a transaction of the client's own.
+    async fn transition(&self, id: &str, version: i64) -> Result<()> {
+        let step = &self.steps[version as usize % self.steps.len()];
+        if let Some(writer) = &self.batched {
+            return writer
+                .transition(FloorJob {
+                    id: id.to_owned(),
+                    version,
+                    snapshot: Arc::clone(&step.snapshot),
+                    event: Arc::clone(&step.event),
+                    form: step.form.clone(),
+                })
+                .await;
+        }
+        let (kind, sql) = (self.kind, &self.sql);
+        let txn = self.db.begin().await?;
+        txn.query_one_raw(Statement::from_sql_and_values(kind, &sql.read, [id.into()]))
+            .await?;
+        let now = chrono::Utc::now();
+        txn.execute_raw(Statement::from_sql_and_values(
+            kind,
+            &sql.update,
+            [
+                step.snapshot.as_str().into(),
+                (version + 1).into(),
+                now.into(),
+                id.into(),
+                version.into(),
+            ],
+        ))
+        .await?;
+        txn.execute_raw(Statement::from_sql_and_values(
+            kind,
+            &sql.insert,
+            [
+                id.into(),
+                (version + 1).into(),
+                now.into(),
+                step.event.as_str().into(),
+            ],
+        ))
+        .await?;
+        if let Some((name, body)) = &step.form {
+            txn.execute_raw(Statement::from_sql_and_values(
+                kind,
+                &sql.form_upsert,
+                [id.into(), (*name).into(), body.as_str().into(), now.into()],
+            ))
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
 }
 
 /// One read-update-insert of the floor.

@@ -9,12 +9,15 @@
 use anyhow::{Context, Result};
 use chrono::{DateTime, Duration, Utc};
 use pilotflow::config::{Secret, Settings};
+use pilotflow::notices::outbox::SendReport;
+use pilotflow::state::AppState;
 use pilotflow::store::entities::{case_deadline, deadline_schedule, notification, org_unit};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Statement, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Statement, TransactionTrait,
 };
 use serde_json::{Value, json};
+use std::path::Path;
 use std::time::Instant;
 
 pub struct Options {
@@ -52,8 +55,53 @@ where
 pub async fn run(o: Options) -> Result<Value> {
     let data = std::env::temp_dir().join(format!("pf-bench-w4-{}", uuid::Uuid::new_v4().simple()));
     let now: DateTime<Utc> = NOW.parse()?;
+    let backend = if o.database.is_some() {
+        "postgres"
+    } else {
+        "sqlite"
+    };
+    let state = prepare(&o, &data, now).await?;
+    let db = &state.ctx.store.write;
+
+    let seed_seconds = seed(db, &o, now).await?;
+    settle(db).await?;
+    let found = find_due(&state, now).await?;
+
+    // Filling the outbox: the whole scan over every due deadline.
+    eprintln!("W4: scan starts ({backend}, {} due)", found.count);
+    let t = Instant::now();
+    let scan = pilotflow::notices::reminders::scan(&state.ctx).await?;
+    let scan_seconds = t.elapsed().as_secs_f64();
+
+    let (sent, send_seconds) = send(&state, o.mails).await?;
+    let _ = std::fs::remove_dir_all(&data);
+
+    Ok(json!({
+        "workload": "W4 reminders",
+        "backend": backend,
+        "open_deadlines": o.cases,
+        "seed_seconds": seed_seconds,
+        "due_deadlines": found.count,
+        "find_due_first_batch_ms": found.first_batch_ms,
+        "find_due_count_all_ms": found.count_ms,
+        "query_plan": found.plan,
+        "scan_deadlines": scan.deadlines,
+        "scan_seconds": scan_seconds,
+        "outbox_rows": scan.mails,
+        "notification_rows": scan.notifications,
+        "outbox_rows_per_second": scan.mails as f64 / scan_seconds,
+        "mails_sent": sent.sent,
+        "mails_failed": sent.retrying + sent.dead,
+        "send_seconds": send_seconds,
+        "mails_per_second": sent.sent as f64 / send_seconds,
+    }))
+}
+
+/// The service on a new database in `data` (or `o.database`), with demo data, its clock
+/// stopped at `now` and its scheduled jobs off: the bench runs them itself.
+async fn prepare(o: &Options, data: &Path, now: DateTime<Utc>) -> Result<AppState> {
     let settings = Settings {
-        data_dir: data.clone(),
+        data_dir: data.to_owned(),
         database_url: o.database.clone().map(Secret::new),
         clock_mode: pilotflow::clock::ClockMode::Simulated,
         clock_start: Some(now),
@@ -63,16 +111,14 @@ pub async fn run(o: Options) -> Result<Value> {
         db_pool_size: 8,
         ..Settings::default()
     };
-    let backend = if o.database.is_some() {
-        "postgres"
-    } else {
-        "sqlite"
-    };
-    let state = pilotflow::startup::prepare(settings, true)
+    pilotflow::startup::prepare(settings, true)
         .await
-        .context("preparing the database")?;
-    let db = &state.ctx.store.write;
+        .context("preparing the database")
+}
 
+/// Fills the deadline tables with `o.cases` open deadlines, `o.due` of them with a reminder
+/// due; returns the seconds it took.
+async fn seed(db: &DatabaseConnection, o: &Options, now: DateTime<Utc>) -> Result<f64> {
     // The 60 counties with their cities: each deadline has a district and a city to tell.
     let counties: Vec<org_unit::Model> = org_unit::Entity::find()
         .filter(org_unit::Column::Level.eq("county"))
@@ -80,44 +126,13 @@ pub async fn run(o: Options) -> Result<Value> {
         .all(db)
         .await?;
     let seeded = Instant::now();
-    let json_list = |v: &[&str]| serde_json::to_string(v).unwrap_or_default();
     let mut rows = Vec::with_capacity(SEED_CHUNK);
     let mut schedule = Vec::with_capacity(SEED_CHUNK);
     for i in 0..o.cases {
         let unit = &counties[(i % counties.len() as u64) as usize];
-        // The first `due` have their 30-day reminder due within the last day; the rest
-        // spread over the coming year.
-        let first_notice = if i < o.due {
-            now - Duration::seconds((i % 86_400) as i64)
-        } else {
-            now + Duration::seconds(1 + (i * 31) as i64 % (365 * 86_400))
-        };
-        let due = first_notice + Duration::days(30);
-        rows.push(case_deadline::ActiveModel::from(case_deadline::Model {
-            case_id: format!("bench-{i:08}"),
-            name: "application_cutoff".to_owned(),
-            label: "年度申报截止(市州报省)".to_owned(),
-            case_title: format!("{}申报 {i}", unit.name),
-            workflow_key: "pilot-zone".to_owned(),
-            org_unit: unit.code.clone(),
-            parent_unit: unit.parent_code.clone(),
-            due,
-            status: "pending".to_owned(),
-            responsible: json_list(&["applicant", "municipal_reviewer"]),
-            gates: json_list(&["forward"]),
-            fallback_years: "[]".to_owned(),
-            updated_at: now,
-            remind_days: "[30,14,7,1]".to_owned(),
-            escalate_to: json_list(&["provincial_admin"]),
-        }));
-        schedule.push(deadline_schedule::ActiveModel::from(
-            deadline_schedule::Model {
-                case_id: format!("bench-{i:08}"),
-                name: "application_cutoff".to_owned(),
-                due,
-                next_notice_at: Some(first_notice),
-            },
-        ));
+        let (row, next) = deadline(i, unit, o.due, now);
+        rows.push(row);
+        schedule.push(next);
         if rows.len() == SEED_CHUNK || i + 1 == o.cases {
             let txn = db.begin().await?;
             case_deadline::Entity::insert_many(std::mem::take(&mut rows))
@@ -129,10 +144,56 @@ pub async fn run(o: Options) -> Result<Value> {
             txn.commit().await?;
         }
     }
-    let seed_seconds = seeded.elapsed().as_secs_f64();
-    // Measured on a settled database, as one that gathered its million cases over years is:
-    // statistics gathered, the seed's WAL written back and (PostgreSQL) the new rows vacuumed.
-    // Otherwise the scan shares the two cores with autovacuum and the seed's checkpoint.
+    Ok(seeded.elapsed().as_secs_f64())
+}
+
+/// Case `i`'s open deadline in `unit` and its schedule row.
+fn deadline(
+    i: u64,
+    unit: &org_unit::Model,
+    due_count: u64,
+    now: DateTime<Utc>,
+) -> (case_deadline::ActiveModel, deadline_schedule::ActiveModel) {
+    let json_list = |v: &[&str]| serde_json::to_string(v).unwrap_or_default();
+    // The first `due_count` have their 30-day reminder due within the last day; the rest
+    // spread over the coming year.
+    let first_notice = if i < due_count {
+        now - Duration::seconds((i % 86_400) as i64)
+    } else {
+        now + Duration::seconds(1 + (i * 31) as i64 % (365 * 86_400))
+    };
+    let due = first_notice + Duration::days(30);
+    let row = case_deadline::ActiveModel::from(case_deadline::Model {
+        case_id: format!("bench-{i:08}"),
+        name: "application_cutoff".to_owned(),
+        label: "年度申报截止(市州报省)".to_owned(),
+        case_title: format!("{}申报 {i}", unit.name),
+        workflow_key: "pilot-zone".to_owned(),
+        org_unit: unit.code.clone(),
+        parent_unit: unit.parent_code.clone(),
+        due,
+        status: "pending".to_owned(),
+        responsible: json_list(&["applicant", "municipal_reviewer"]),
+        gates: json_list(&["forward"]),
+        fallback_years: "[]".to_owned(),
+        updated_at: now,
+        remind_days: "[30,14,7,1]".to_owned(),
+        escalate_to: json_list(&["provincial_admin"]),
+    });
+    let next = deadline_schedule::ActiveModel::from(deadline_schedule::Model {
+        case_id: format!("bench-{i:08}"),
+        name: "application_cutoff".to_owned(),
+        due,
+        next_notice_at: Some(first_notice),
+    });
+    (row, next)
+}
+
+/// Settles the seeded database before anything is measured.
+/// Measured on a settled database, as one that gathered its million cases over years is:
+/// statistics gathered, the seed's WAL written back and (PostgreSQL) the new rows vacuumed.
+/// Otherwise the scan shares the two cores with autovacuum and the seed's checkpoint.
+async fn settle(db: &DatabaseConnection) -> Result<()> {
     let settle: &[&str] = match db.get_database_backend() {
         DbBackend::Postgres => &["VACUUM ANALYZE", "CHECKPOINT"],
         _ => &["ANALYZE", "PRAGMA wal_checkpoint(TRUNCATE)"],
@@ -140,8 +201,19 @@ pub async fn run(o: Options) -> Result<Value> {
     for sql in settle {
         db.execute_unprepared(sql).await?;
     }
+    Ok(())
+}
 
-    // Finding the due deadlines: the scan's claim (first batch) and a count of all of them.
+/// How fast the due deadlines are found, and how many there are.
+struct FindDue {
+    first_batch_ms: f64,
+    count_ms: f64,
+    count: u64,
+    plan: String,
+}
+
+/// Finding the due deadlines: the scan's claim (first batch) and a count of all of them.
+async fn find_due(state: &AppState, now: DateTime<Utc>) -> Result<FindDue> {
     let claim = || async {
         let txn = state.ctx.store.read.begin().await?;
         pilotflow::store::reminders::claim(&txn, now, 500).await?;
@@ -159,16 +231,20 @@ pub async fn run(o: Options) -> Result<Value> {
         Ok(())
     })
     .await?;
-    let found = count_due().await?;
-    let plan = query_plan(db, now).await?;
+    let count = count_due().await?;
+    let plan = query_plan(&state.ctx.store.write, now).await?;
+    Ok(FindDue {
+        first_batch_ms,
+        count_ms,
+        count,
+        plan,
+    })
+}
 
-    // Filling the outbox: the whole scan over every due deadline.
-    eprintln!("W4: scan starts ({backend}, {found} due)");
-    let t = Instant::now();
-    let scan = pilotflow::notices::reminders::scan(&state.ctx).await?;
-    let scan_seconds = t.elapsed().as_secs_f64();
-
-    // Sending: keep `mails` waiting, count the rest as sent, and time the worker.
+/// Sending: keep `mails` waiting, count the rest as sent, and time the worker. Returns what
+/// it did and the seconds it took.
+async fn send(state: &AppState, mails: u64) -> Result<(SendReport, f64)> {
+    let db = &state.ctx.store.write;
     let first_id: i64 = notification::Entity::find()
         .order_by_asc(notification::Column::Id)
         .one(db)
@@ -180,38 +256,17 @@ pub async fn run(o: Options) -> Result<Value> {
             notification::Column::MailStatus,
             sea_orm::sea_query::Expr::value("sent"),
         )
-        .filter(notification::Column::Id.gte(first_id + o.mails as i64))
+        .filter(notification::Column::Id.gte(first_id + mails as i64))
         .exec(db)
         .await?;
     let t = Instant::now();
     let sent =
         pilotflow::notices::outbox::run(&state.ctx, state.mailer.as_ref(), &state.jobs).await?;
-    let send_seconds = t.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&data);
-
-    Ok(json!({
-        "workload": "W4 reminders",
-        "backend": backend,
-        "open_deadlines": o.cases,
-        "seed_seconds": seed_seconds,
-        "due_deadlines": found,
-        "find_due_first_batch_ms": first_batch_ms,
-        "find_due_count_all_ms": count_ms,
-        "query_plan": plan,
-        "scan_deadlines": scan.deadlines,
-        "scan_seconds": scan_seconds,
-        "outbox_rows": scan.mails,
-        "notification_rows": scan.notifications,
-        "outbox_rows_per_second": scan.mails as f64 / scan_seconds,
-        "mails_sent": sent.sent,
-        "mails_failed": sent.retrying + sent.dead,
-        "send_seconds": send_seconds,
-        "mails_per_second": sent.sent as f64 / send_seconds,
-    }))
+    Ok((sent, t.elapsed().as_secs_f64()))
 }
 
 /// The plan of the claim query, as the database explains it.
-async fn query_plan(db: &sea_orm::DatabaseConnection, now: DateTime<Utc>) -> Result<String> {
+async fn query_plan(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<String> {
     let backend = db.get_database_backend();
     let prefix = match backend {
         DbBackend::Postgres => "EXPLAIN",

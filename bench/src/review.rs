@@ -66,9 +66,45 @@ pub async fn run(
         .pool_max_idle_per_host(IN_FLIGHT)
         .build()?;
     let admin = login(&http, &base, "admin").await?;
+    let counties = counties(&http, &base, &admin).await?;
+    let mut tokens: HashMap<String, String> = HashMap::new();
+    let users = counties
+        .iter()
+        .flat_map(|(county, city)| [format!("d{county}"), format!("c{city}")]);
+    sign_in(&http, &base, &mut tokens, users).await?;
+    let (ids, seed_seconds) = seed(&http, &base, &admin, &tokens, &counties, cases).await?;
+    let panels = assign(&http, &base, &admin, ids.len()).await?;
+    let score_seconds = score(&http, &base, &mut tokens, &panels.report).await?;
+    let ranking = rank(&http, &base, &admin).await?;
+    server.finish(&postgres).await?;
+    Ok(json!({
+        "workload": "expert review: bulk panels and the round's ranking, over HTTP",
+        "backend": format!("{backend:?}").to_lowercase(),
+        "cases": ids.len(),
+        "experts": panels.loads.len(),
+        "experts_per_case": PER_CASE,
+        "seed_seconds": seed_seconds,
+        "bulk_assign_ms": panels.ms,
+        "loads_min": panels.loads.iter().min(),
+        "loads_max": panels.loads.iter().max(),
+        "score_seconds": score_seconds,
+        "ranked_cases": ranking.cases,
+        "sheets_per_case": ranking.sheets_per_case,
+        "ranking_json_ms": ranking.json_ms,
+        "ranking_xlsx_ms": ranking.xlsx_ms,
+    }))
+}
+
+/// The counties that may apply, each with its city's code in lower case (the city reviewer's
+/// username is `c` and that code).
+async fn counties(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+) -> Result<Vec<(String, String)>> {
     let units: Value = send(
         http.get(format!("{base}/api/v1/org-units"))
-            .bearer_auth(&admin),
+            .bearer_auth(admin),
     )
     .await?;
     // Counties with their cities, from the tree (59 of the 60 may apply).
@@ -89,75 +125,112 @@ pub async fn run(
     if counties.is_empty() {
         bail!("the demo tree has no counties");
     }
-    let mut tokens: HashMap<String, String> = HashMap::new();
-    let users = counties
-        .iter()
-        .flat_map(|(county, city)| [format!("d{county}"), format!("c{city}")]);
-    sign_in(&http, &base, &mut tokens, users).await?;
-    let forms = [
-        ("application", example("forms/application.json")?),
-        ("experiment_plan", example("forms/experiment_plan.json")?),
-    ];
-    let (forward, start_review) = (example("forward.json")?, example("start_review.json")?);
+    Ok(counties)
+}
+
+/// The example documents a seeded case is given.
+struct Docs {
+    forms: [(&'static str, Value); 2],
+    forward: Value,
+    start_review: Value,
+}
+
+/// Seeds `cases` cases, round-robin over `counties`, each taken into review; returns their
+/// ids and the seconds it took.
+async fn seed(
+    http: &reqwest::Client,
+    base: &str,
+    admin: &str,
+    tokens: &HashMap<String, String>,
+    counties: &[(String, String)],
+    cases: usize,
+) -> Result<(Vec<String>, f64)> {
+    let docs = Docs {
+        forms: [
+            ("application", example("forms/application.json")?),
+            ("experiment_plan", example("forms/experiment_plan.json")?),
+        ],
+        forward: example("forward.json")?,
+        start_review: example("start_review.json")?,
+    };
     let seeded = Instant::now();
     let ids: Vec<String> = futures_util::stream::iter(0..cases)
         .map(|i| {
             let (county, city) = &counties[i % counties.len()];
             let district = tokens[&format!("d{county}")].clone();
             let reviewer = tokens[&format!("c{city}")].clone();
-            let (http, base, admin) = (http.clone(), base.clone(), admin.clone());
-            let (forms, forward, start_review) = (&forms, &forward, &start_review);
-            async move {
-                let created = send(
-                    http.post(format!("{base}/api/v1/cases"))
-                        .bearer_auth(&district)
-                        .json(&json!({"workflow": "pilot-zone", "title": format!("评审压测 {i}")})),
-                )
-                .await?;
-                let id = created["id"].as_str().context("no id")?.to_owned();
-                let mut version = created["version"].as_i64().context("no version")?;
-                for (form, doc) in forms {
-                    send(
-                        http.put(format!("{base}/api/v1/cases/{id}/forms/{form}"))
-                            .bearer_auth(&district)
-                            .json(doc),
-                    )
-                    .await?;
-                    version += 1;
-                }
-                for (token, action, input) in [
-                    (&district, "submit", Value::Null),
-                    (&reviewer, "forward", forward.clone()),
-                    (&admin, "start_review", start_review.clone()),
-                ] {
-                    send(
-                        http.post(format!("{base}/api/v1/cases/{id}/actions/{action}"))
-                            .bearer_auth(token)
-                            .header("If-Match", version.to_string())
-                            .json(&json!({"input": input})),
-                    )
-                    .await?;
-                    version += 1;
-                }
-                anyhow::Ok(id)
-            }
+            let docs = &docs;
+            async move { seed_case(http, base, i, [&district, &reviewer, admin], docs).await }
         })
         .buffer_unordered(IN_FLIGHT)
         .collect::<Vec<_>>()
         .await
         .into_iter()
         .collect::<Result<_>>()?;
-    let seed_seconds = seeded.elapsed().as_secs_f64();
+    Ok((ids, seeded.elapsed().as_secs_f64()))
+}
 
+/// One case, number `i`: created by its district with both forms, submitted, forwarded by its
+/// city's reviewer and put into review by the admin. Returns its id.
+async fn seed_case(
+    http: &reqwest::Client,
+    base: &str,
+    i: usize,
+    [district, reviewer, admin]: [&str; 3],
+    docs: &Docs,
+) -> Result<String> {
+    let created = send(
+        http.post(format!("{base}/api/v1/cases"))
+            .bearer_auth(district)
+            .json(&json!({"workflow": "pilot-zone", "title": format!("评审压测 {i}")})),
+    )
+    .await?;
+    let id = created["id"].as_str().context("no id")?.to_owned();
+    let mut version = created["version"].as_i64().context("no version")?;
+    for (form, doc) in &docs.forms {
+        send(
+            http.put(format!("{base}/api/v1/cases/{id}/forms/{form}"))
+                .bearer_auth(district)
+                .json(doc),
+        )
+        .await?;
+        version += 1;
+    }
+    for (token, action, input) in [
+        (district, "submit", Value::Null),
+        (reviewer, "forward", docs.forward.clone()),
+        (admin, "start_review", docs.start_review.clone()),
+    ] {
+        send(
+            http.post(format!("{base}/api/v1/cases/{id}/actions/{action}"))
+                .bearer_auth(token)
+                .header("If-Match", version.to_string())
+                .json(&json!({"input": input})),
+        )
+        .await?;
+        version += 1;
+    }
+    Ok(id)
+}
+
+/// The bulk assignment's answer, how long it took, and each expert's number of cases.
+struct Panels {
+    report: Value,
+    ms: f64,
+    loads: Vec<u64>,
+}
+
+/// Assigns the round's panels in one request; fails unless all `cases` got one.
+async fn assign(http: &reqwest::Client, base: &str, admin: &str, cases: usize) -> Result<Panels> {
     // Bulk assignment: one request for the whole round.
     let t = Instant::now();
     let report = send(
         http.post(format!("{base}/api/v1/rounds/{ROUND}/panels"))
-            .bearer_auth(&admin)
+            .bearer_auth(admin)
             .json(&json!({"workflow": "pilot-zone", "experts_per_case": PER_CASE})),
     )
     .await?;
-    let assign_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let ms = t.elapsed().as_secs_f64() * 1000.0;
     let loads: Vec<u64> = report["loads"]
         .as_object()
         .context("no loads")?
@@ -165,14 +238,23 @@ pub async fn run(
         .filter_map(Value::as_u64)
         .collect();
     let assigned = report["cases"].as_array().map_or(0, Vec::len);
-    if assigned != ids.len() {
-        bail!("{assigned} of {} cases got a panel", ids.len());
+    if assigned != cases {
+        bail!("{assigned} of {cases} cases got a panel");
     }
+    Ok(Panels { report, ms, loads })
+}
 
+/// Has every expert of `panels` score each of its cases; returns the seconds the scoring took.
+async fn score(
+    http: &reqwest::Client,
+    base: &str,
+    tokens: &mut HashMap<String, String>,
+    panels: &Value,
+) -> Result<f64> {
     // Every expert scores each of its cases.
     let sheet = example("score.json")?;
     let mut seats: Vec<(String, String)> = Vec::new();
-    for c in report["cases"].as_array().into_iter().flatten() {
+    for c in panels["cases"].as_array().into_iter().flatten() {
         for e in c["experts"].as_array().into_iter().flatten() {
             seats.push((
                 e.as_str().unwrap_or_default().to_owned(),
@@ -180,22 +262,17 @@ pub async fn run(
             ));
         }
     }
-    sign_in(
-        &http,
-        &base,
-        &mut tokens,
-        seats.iter().map(|(e, _)| e.clone()),
-    )
-    .await?;
+    sign_in(http, base, tokens, seats.iter().map(|(e, _)| e.clone())).await?;
     // One case's sheets one after another (each changes the case's version).
     let mut by_case: HashMap<String, Vec<String>> = HashMap::new();
     for (expert, case) in seats {
         by_case.entry(case).or_default().push(expert);
     }
+    let tokens = &*tokens;
     let scored = Instant::now();
     futures_util::stream::iter(by_case)
         .map(|(case, experts)| {
-            let (http, base, tokens, sheet) = (http.clone(), base.clone(), &tokens, &sheet);
+            let sheet = &sheet;
             async move {
                 for e in experts {
                     let version = send(
@@ -221,21 +298,32 @@ pub async fn run(
         .await
         .into_iter()
         .collect::<Result<Vec<_>>>()?;
-    let score_seconds = scored.elapsed().as_secs_f64();
+    Ok(scored.elapsed().as_secs_f64())
+}
 
+/// The round's ranking as the server gives it, and the median time to rank, as JSON and xlsx.
+struct Ranking {
+    cases: usize,
+    sheets_per_case: u64,
+    json_ms: f64,
+    xlsx_ms: f64,
+}
+
+/// Ranks the round once to read it, then five times each as JSON and as xlsx.
+async fn rank(http: &reqwest::Client, base: &str, admin: &str) -> Result<Ranking> {
     let ranking_url = format!("{base}/api/v1/rounds/{ROUND}/ranking?workflow=pilot-zone");
-    let ranked = send(http.get(&ranking_url).bearer_auth(&admin)).await?;
-    let ranked_cases = ranked["items"].as_array().map_or(0, Vec::len);
+    let ranked = send(http.get(&ranking_url).bearer_auth(admin)).await?;
+    let cases = ranked["items"].as_array().map_or(0, Vec::len);
     let sheets_per_case = ranked["items"][0]["submitted"].as_u64().unwrap_or(0);
-    let ranking_ms = median_ms(5, async || {
-        send(http.get(&ranking_url).bearer_auth(&admin)).await?;
+    let json_ms = median_ms(5, async || {
+        send(http.get(&ranking_url).bearer_auth(admin)).await?;
         Ok(())
     })
     .await?;
     let xlsx_url = format!("{ranking_url}&format=xlsx");
-    let ranking_xlsx_ms = median_ms(5, async || {
+    let xlsx_ms = median_ms(5, async || {
         http.get(&xlsx_url)
-            .bearer_auth(&admin)
+            .bearer_auth(admin)
             .send()
             .await?
             .error_for_status()?
@@ -244,21 +332,10 @@ pub async fn run(
         Ok(())
     })
     .await?;
-    server.finish(&postgres).await?;
-    Ok(json!({
-        "workload": "expert review: bulk panels and the round's ranking, over HTTP",
-        "backend": format!("{backend:?}").to_lowercase(),
-        "cases": ids.len(),
-        "experts": loads.len(),
-        "experts_per_case": PER_CASE,
-        "seed_seconds": seed_seconds,
-        "bulk_assign_ms": assign_ms,
-        "loads_min": loads.iter().min(),
-        "loads_max": loads.iter().max(),
-        "score_seconds": score_seconds,
-        "ranked_cases": ranked_cases,
-        "sheets_per_case": sheets_per_case,
-        "ranking_json_ms": ranking_ms,
-        "ranking_xlsx_ms": ranking_xlsx_ms,
-    }))
+    Ok(Ranking {
+        cases,
+        sheets_per_case,
+        json_ms,
+        xlsx_ms,
+    })
 }
