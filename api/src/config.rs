@@ -38,8 +38,9 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
-    /// `json` (default) or `pretty` log lines.
-    pub log_format: LogFormat,
+    /// `json` or `pretty` log lines; unset: `pretty` when the output is a terminal, else
+    /// `json`.
+    pub log_format: Option<LogFormat>,
     /// `system`, or `simulated` for rehearsals (演练模式): time starts at `clock_start`.
     pub clock_mode: crate::clock::ClockMode,
     /// Where a simulated clock starts (RFC 3339); unset means now.
@@ -50,7 +51,9 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     /// The sender of every mail.
     pub mail_from: String,
-    /// The address people reach the service at, for links in mail and the calendar feed.
+    /// The address people reach the service at, for links in mail and the calendar feed and
+    /// for the origin check of the web application's requests. Unset (empty): `http://` and
+    /// the address the service listens on (127.0.0.1 for an unspecified address).
     pub public_url: String,
     /// When the reminder scan runs (cron with seconds, UTC); `off` to run it only on demand.
     pub deadline_scan_cron: String,
@@ -104,12 +107,12 @@ impl Default for Settings {
             login_window_minutes: 15,
             db_pool_size: 8,
             workers: 0,
-            log_format: LogFormat::Json,
+            log_format: None,
             clock_mode: crate::clock::ClockMode::System,
             clock_start: None,
             smtp_url: None,
             mail_from: "试点工作平台 <noreply@pilotflow.test>".to_owned(),
-            public_url: "http://127.0.0.1:8080".to_owned(),
+            public_url: String::new(),
             deadline_scan_cron: "0 * * * * *".to_owned(),
             outbox_cron: "*/10 * * * * *".to_owned(),
             outbox_max_attempts: 8,
@@ -153,6 +156,18 @@ impl Settings {
                 crate::clock::Clock::simulated(self.clock_start.unwrap_or_else(chrono::Utc::now))
             }
         }
+    }
+
+    /// Fills an unset `public_url` from the address the service listens on.
+    pub fn public_url_from(&mut self, listening: std::net::SocketAddr) {
+        if !self.public_url.trim().is_empty() {
+            return;
+        }
+        let mut addr = listening;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        self.public_url = format!("http://{addr}");
     }
 
     /// An address of the service as people reach it (`path` starts with `/`).

@@ -47,6 +47,8 @@ error_codes! {
     LoginFailed => "login_failed",
     TooManyAttempts => "too_many_attempts",
     Forbidden => "forbidden",
+    /// A cookie-signed request from another site (cross-site request forgery refused).
+    CsrfFailed => "csrf_failed",
     // What the request names.
     NotFound => "not_found",
     CaseNotFound => "case_not_found",

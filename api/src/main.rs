@@ -75,7 +75,14 @@ fn settings() -> Result<Settings, ExitCode> {
     })
 }
 
-fn init_logs(format: LogFormat) {
+/// Logs for people on a terminal, JSON lines for a log collector, unless configured.
+fn init_logs(format: Option<LogFormat>) {
+    use std::io::IsTerminal;
+    let format = format.unwrap_or(if std::io::stdout().is_terminal() {
+        LogFormat::Pretty
+    } else {
+        LogFormat::Json
+    });
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // One line per request when its span closes: method, route, status, request id, latency.
@@ -138,11 +145,35 @@ fn serve(demo: bool) -> Result<(), ExitCode> {
                 ExitCode::FAILURE
             })?;
         tracing::info!(port = app.port(), "listening");
+        eprintln!("{}", started_banner(&app.state().ctx, demo));
         app.run_until_stopped().await.map_err(|e| {
             tracing::error!(error = ?e, "server stopped");
             ExitCode::FAILURE
         })
     })
+}
+
+/// What a person starting the service needs: the address to open, the API documentation, the
+/// demo accounts, and whether the clock is the rehearsal clock.
+fn started_banner(ctx: &pilotflow::context::Context, demo: bool) -> String {
+    let base = ctx.settings.public_url.trim_end_matches('/');
+    let mut lines = vec![format!(
+        "Pilotflow 已启动:请在浏览器中打开 {base}/ (接口文档 {base}/docs)"
+    )];
+    if demo {
+        lines.push(format!(
+            "演示账号,密码均为 {}:区县 d220102(南关区)、市州 c220100(长春市)、\
+             省民政厅 admin、评审专家 expert01–expert12",
+            ctx.settings.demo_password.expose()
+        ));
+    }
+    if ctx.clock.mode() == pilotflow::clock::ClockMode::Simulated {
+        lines.push(format!(
+            "演练模式:使用模拟时钟,当前为 {}(北京时间)",
+            pilotflow_engine::deadline::local_text(chrono_tz::Asia::Shanghai, ctx.clock.now())
+        ));
+    }
+    lines.join("\n")
 }
 
 fn verify_history() -> Result<(), ExitCode> {

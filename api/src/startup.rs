@@ -83,13 +83,14 @@ async fn run_scheduled(state: web::Data<AppState>, kind: JobKind) {
 }
 
 impl Application {
-    pub async fn build(settings: Settings, demo_data: bool) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings, demo_data: bool) -> anyhow::Result<Self> {
         let bind = settings.bind.clone();
         let workers = settings.workers;
-        let state = web::Data::new(prepare(settings, demo_data).await?);
         let listener =
             TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
         let port = listener.local_addr()?.port();
+        settings.public_url_from(listener.local_addr()?);
+        let state = web::Data::new(prepare(settings, demo_data).await?);
         let app_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
@@ -108,7 +109,7 @@ impl Application {
                 .service(
                     SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", openapi::document()),
                 )
-                .default_service(web::to(http::not_found))
+                .default_service(web::to(http::webapp::serve))
         })
         .shutdown_timeout(30)
         .listen(listener)?;

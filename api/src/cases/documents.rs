@@ -44,14 +44,15 @@ pub fn document_year(number: &str) -> Option<i32> {
     year.parse().ok()
 }
 
-pub(crate) fn document_number_taken(number: &str) -> ApiError {
+/// The refusal of a number already used, on the field that carried it (`pointer`).
+pub(crate) fn document_number_taken(number: &str, pointer: &str) -> ApiError {
     ApiError::new(
         ErrorCode::DocumentNumberTaken,
         format!("文号「{number}」已被使用,一个文号只能用于一次决定"),
         format!("document number `{number}` is already used by another decision"),
     )
     .with_errors(vec![FieldError {
-        pointer: "/input/document_number".to_owned(),
+        pointer: pointer.to_owned(),
         message: format!("文号「{number}」已被使用"),
         message_en: format!("document number `{number}` is already used"),
     }])

@@ -12,6 +12,7 @@ pub mod history;
 mod list;
 mod service;
 mod snapshots;
+mod tasks;
 mod transitions;
 mod views;
 mod writes;
@@ -21,6 +22,7 @@ pub use cache::CaseCache;
 pub use documents::document_year;
 pub use list::list;
 pub use service::CaseService;
+pub use tasks::{NextDeadline, TaskFilter, TaskItem, TaskList};
 pub use views::{
     ActionRef, ActionRequest, CaseFilter, CaseList, CaseSummary, CaseView, CreateCase,
     DeadlineView, FormSaved, HistoryEntry, StateRef, WorkflowRef,

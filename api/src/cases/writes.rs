@@ -259,6 +259,18 @@ impl CaseService<'_> {
         }
         transition.document = document_row(&loaded.wf.def, &loaded.row.id, outcome, now);
         let number = transition.document.as_ref().map(|d| d.number.clone());
+        // The input field the number came in, for the refusal's pointer.
+        let field = transition
+            .document
+            .as_ref()
+            .and_then(|d| {
+                loaded
+                    .wf
+                    .def
+                    .actions_named(&d.action)
+                    .find_map(|a| a.document.clone())
+            })
+            .map_or_else(|| "/input".to_owned(), |f| format!("/input/{f}"));
         match self.ctx.store.apply_transition(transition).await {
             Ok(applied) => Ok((applied, head_hash)),
             // A unique key taken first: the request's idempotency key (the same request sent
@@ -266,11 +278,11 @@ impl CaseService<'_> {
             // with both can either have collided; the stored reply tells which.
             Err(WriteError::UniqueViolation) => match (number, idem) {
                 (None, Some(_)) => Ok((false, head_hash)),
-                (Some(number), None) => Err(document_number_taken(&number)),
+                (Some(number), None) => Err(document_number_taken(&number, &field)),
                 (Some(number), Some((caller, idem, _))) => {
                     match idem.replayed(&self.ctx.store, &caller.username).await? {
                         Some(_) => Ok((false, head_hash)),
-                        None => Err(document_number_taken(&number)),
+                        None => Err(document_number_taken(&number, &field)),
                     }
                 }
                 (None, None) => Err(ApiError::internal(WriteError::UniqueViolation)),

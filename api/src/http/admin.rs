@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .to(update_user),
         ),
     )
+    .service(resource("/clock").route(web::get().to(clock)))
     .service(
         resource("/admin/clock")
             .route(web::get().to(get_clock))
@@ -132,11 +133,26 @@ pub struct ClockAdvance {
 
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ClockState {
-    /// Always `simulated` (the system clock has no such path).
+    /// `simulated` (the rehearsal clock) or `system`; `/admin/clock` answers only the
+    /// rehearsal clock.
     pub mode: String,
     pub now: chrono::DateTime<chrono::Utc>,
     /// The time in Asia/Shanghai.
     pub now_local: String,
+}
+
+/// The clock's mode and time now.
+fn clock_state(state: &AppState) -> ClockState {
+    let now = state.ctx.clock.now();
+    ClockState {
+        mode: match state.ctx.clock.mode() {
+            ClockMode::System => "system",
+            ClockMode::Simulated => "simulated",
+        }
+        .to_owned(),
+        now,
+        now_local: pilotflow_engine::deadline::local_text(chrono_tz::Asia::Shanghai, now),
+    }
 }
 
 /// The rehearsal clock for the administrator: 404 on the system clock, then 403 for anyone
@@ -146,12 +162,18 @@ fn simulated_clock(state: &AppState, caller: Caller) -> Result<ClockState, ApiEr
         return Err(ApiError::not_found());
     }
     Admin::check(caller)?;
-    let now = state.ctx.clock.now();
-    Ok(ClockState {
-        mode: "simulated".to_owned(),
-        now,
-        now_local: pilotflow_engine::deadline::local_text(chrono_tz::Asia::Shanghai, now),
-    })
+    Ok(clock_state(state))
+}
+
+/// The service's time and whether it is the rehearsal clock (演练模式), for everyone signed
+/// in: the web application shows a banner while the clock is simulated.
+#[utoipa::path(get, path = "/api/v1/clock", tag = "operations", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ClockState),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn clock(state: Data, _caller: Caller) -> HttpResponse {
+    HttpResponse::Ok().json(clock_state(&state))
 }
 
 /// The rehearsal clock (simulated mode only; 404 with the system clock).

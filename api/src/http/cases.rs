@@ -5,7 +5,7 @@ use super::{Data, resource};
 use crate::cases::attachments::{self, AttachmentInfo};
 use crate::cases::{
     self, ActionReply, ActionRequest, CaseFilter, CaseList, CaseView, CreateCase, FormSaved,
-    HistoryEntry,
+    HistoryEntry, TaskFilter, TaskList,
 };
 use crate::error::{ApiError, Problem};
 use crate::idempotency::Idempotency;
@@ -18,25 +18,28 @@ use futures_util::StreamExt;
 use serde_json::Value;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/cases")
-            .route(web::get().to(list_cases))
-            .route(web::post().to(create_case)),
-    )
-    .service(resource("/cases/{id}").route(web::get().to(get_case)))
-    .service(
-        resource("/cases/{id}/forms/{form}")
-            .route(web::get().to(get_form))
-            .route(web::put().to(save_form)),
-    )
-    .service(resource("/cases/{id}/actions/{action}").route(web::post().to(act)))
-    .service(resource("/cases/{id}/history").route(web::get().to(history)))
-    .service(
-        resource("/cases/{id}/attachments")
-            .route(web::get().to(list_attachments))
-            .route(web::post().to(upload_attachment)),
-    )
-    .service(resource("/cases/{id}/attachments/{aid}").route(web::get().to(download_attachment)));
+    cfg.service(resource("/tasks").route(web::get().to(tasks)))
+        .service(
+            resource("/cases")
+                .route(web::get().to(list_cases))
+                .route(web::post().to(create_case)),
+        )
+        .service(resource("/cases/{id}").route(web::get().to(get_case)))
+        .service(
+            resource("/cases/{id}/forms/{form}")
+                .route(web::get().to(get_form))
+                .route(web::put().to(save_form)),
+        )
+        .service(resource("/cases/{id}/actions/{action}").route(web::post().to(act)))
+        .service(resource("/cases/{id}/history").route(web::get().to(history)))
+        .service(
+            resource("/cases/{id}/attachments")
+                .route(web::get().to(list_attachments))
+                .route(web::post().to(upload_attachment)),
+        )
+        .service(
+            resource("/cases/{id}/attachments/{aid}").route(web::get().to(download_attachment)),
+        );
 }
 
 /// Open a case in its initial state.
@@ -76,6 +79,29 @@ pub async fn list_cases(
     query: web::Query<CaseFilter>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(cases::list(&state.ctx, &caller, query.into_inner()).await?))
+}
+
+/// The caller's to-do list (待办): cases in its scope on which it can act now, the soonest
+/// deadline first, each with that deadline and the actions offered.
+#[utoipa::path(get, path = "/api/v1/tasks", tag = "cases", security(("bearer" = [])),
+    params(TaskFilter),
+    responses(
+        (status = 200, body = TaskList),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn tasks(
+    state: Data,
+    caller: Caller,
+    query: web::Query<TaskFilter>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(
+        state
+            .case_service()
+            .tasks(&caller, query.into_inner())
+            .await?,
+    ))
 }
 
 /// One case, with its deadlines and what the caller may do now.
@@ -222,7 +248,8 @@ pub async fn history(
 #[utoipa::path(get, path = "/api/v1/cases/{id}/attachments", tag = "attachments", security(("bearer" = [])),
     params(("id" = String, Path)),
     responses(
-        (status = 200, body = Vec<AttachmentInfo>),
+        (status = 200, body = Vec<AttachmentInfo>, headers(
+            ("X-Max-Upload-Bytes" = u64, description = "the largest file an upload may carry"))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     ))]
@@ -232,7 +259,12 @@ pub async fn list_attachments(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let case = state.case_service().check_visible(&caller, &path).await?;
-    Ok(HttpResponse::Ok().json(attachments::list(&state.ctx, &case.id).await?))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            "X-Max-Upload-Bytes",
+            state.ctx.settings.max_upload_bytes.to_string(),
+        ))
+        .json(attachments::list(&state.ctx, &case.id).await?))
 }
 
 /// Upload a file (multipart field `file`): PDF, DOC/DOCX, XLS/XLSX, OFD, JPG or PNG, judged by

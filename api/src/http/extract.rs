@@ -6,7 +6,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::identity::{Caller, access, authenticate};
 use crate::state::AppState;
 use actix_web::dev::Payload;
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{FromRequest, HttpRequest, web};
 use serde::de::DeserializeOwned;
 use std::future::{Future, Ready, ready};
@@ -114,6 +114,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     }
 }
 
+/// The cookie a browser's session lives in: `HttpOnly`, so page scripts never see the token.
+pub const SESSION_COOKIE: &str = "pf_session";
+
 fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get("authorization")?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -122,15 +125,62 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .then(|| token.trim().to_owned())
 }
 
-/// The bearer token of the request, for logout.
-pub struct Token(pub String);
+/// The session token of a request: its bearer token, else its session cookie.
+pub enum Token {
+    Bearer(String),
+    Cookie(String),
+}
+
+impl Token {
+    fn of(req: &HttpRequest) -> Option<Self> {
+        bearer(req).map(Token::Bearer).or_else(|| {
+            req.cookie(SESSION_COOKIE)
+                .map(|c| c.value().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(Token::Cookie)
+        })
+    }
+
+    pub fn secret(&self) -> &str {
+        match self {
+            Token::Bearer(t) | Token::Cookie(t) => t,
+        }
+    }
+}
 
 impl FromRequest for Token {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(bearer(req).map(Token).ok_or_else(ApiError::unauthenticated))
+        ready(Token::of(req).ok_or_else(ApiError::unauthenticated))
+    }
+}
+
+/// A request that changes something and rides on a cookie must come from this service's own
+/// pages: its `Origin` (or, lacking one, its `Referer`) is the configured `public_url`'s
+/// origin or the origin the request was sent to. A bearer token cannot be sent by another
+/// site's page, so those requests need no check.
+fn same_origin(req: &HttpRequest, public_url: &str) -> bool {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let Some(sent) = header(header::ORIGIN).or_else(|| header(header::REFERER)) else {
+        return false;
+    };
+    let info = req.connection_info();
+    let own = format!("{}://{}", info.scheme(), info.host());
+    let sent = origin_of(sent);
+    sent == origin_of(public_url) || sent == own
+}
+
+/// `scheme://host[:port]` of a URL, without path or trailing slash.
+fn origin_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => &url[..after_scheme + i],
+        None => url,
     }
 }
 
@@ -140,10 +190,26 @@ impl FromRequest for Caller {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
+        let token = Token::of(req);
+        let forged = matches!(token, Some(Token::Cookie(_)))
+            && state
+                .as_ref()
+                .is_some_and(|s| !same_origin(req, &s.ctx.settings.public_url));
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
-            authenticate(&state.ctx, &state.sessions, token).await
+            if forged {
+                return Err(ApiError::new(
+                    ErrorCode::CsrfFailed,
+                    "请求来源不符,已拒绝(跨站请求校验)",
+                    "a request carrying the session cookie came from another origin",
+                ));
+            }
+            authenticate(
+                &state.ctx,
+                &state.sessions,
+                token.map(|t| t.secret().to_owned()),
+            )
+            .await
         })
     }
 }
@@ -225,6 +291,16 @@ impl FromRequest for IdempotencyKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_origin_is_scheme_host_and_port() {
+        assert_eq!(origin_of("http://127.0.0.1:8080/"), "http://127.0.0.1:8080");
+        assert_eq!(
+            origin_of("https://pf.example/cases/1?x=2"),
+            "https://pf.example"
+        );
+        assert_eq!(origin_of("http://pf.example"), "http://pf.example");
+    }
 
     #[test]
     fn if_match_takes_the_forms_clients_send() {

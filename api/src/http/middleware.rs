@@ -93,10 +93,6 @@ pub async fn method_not_allowed() -> Result<HttpResponse, ApiError> {
     ))
 }
 
-pub async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found())
-}
-
 pub fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
     ApiError::new(
         ErrorCode::InvalidQuery,

@@ -11,12 +11,11 @@ pub mod openapi;
 pub mod operations;
 pub mod problem;
 pub mod review;
+pub mod webapp;
 pub mod workflows;
 
 pub use extract::{JSON_LIMIT, JsonBody, parse_json};
-pub use middleware::{
-    language_and_metrics, method_not_allowed, not_found, path_error, query_error,
-};
+pub use middleware::{language_and_metrics, method_not_allowed, path_error, query_error};
 
 use crate::state::AppState;
 use actix_web::web;

@@ -12,6 +12,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::MalformedRequest | C::InvalidQuery => StatusCode::BAD_REQUEST,
         C::Unauthenticated | C::LoginFailed => StatusCode::UNAUTHORIZED,
         C::Forbidden
+        | C::CsrfFailed
         | C::ActionNotAllowed
         | C::FormNotEditable
         | C::AssignmentNotAllowed

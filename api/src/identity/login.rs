@@ -53,16 +53,31 @@ impl Throttle {
     }
 }
 
+/// Where the client keeps its session: a bearer token it sends itself (API clients), or a
+/// cookie the browser keeps out of the page scripts' reach (the web application).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionKind {
+    #[default]
+    Bearer,
+    Cookie,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
+    /// `bearer` (the default): the token is in the answer. `cookie`: it is set as an
+    /// `HttpOnly` cookie instead and the answer carries none.
+    #[serde(default)]
+    pub session: SessionKind,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LoginResponse {
-    /// Bearer token for the `Authorization` header.
-    pub token: String,
+    /// Bearer token for the `Authorization` header (absent for a cookie session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
     pub expires_at: DateTime<Utc>,
     pub user: Caller,
 }
@@ -124,7 +139,7 @@ pub async fn login(
     let user = Caller::from_row(user_row)
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user with an unknown role")))?;
     Ok(LoginResponse {
-        token,
+        token: Some(token),
         expires_at,
         user,
     })

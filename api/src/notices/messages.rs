@@ -117,9 +117,10 @@ pub fn html_body(subject: &str, text: &str, link: &str) -> String {
     html
 }
 
-/// Where people open a case (links in mail and in the calendar feed).
+/// Where people open a case (links in mail and in the calendar feed): its page in the web
+/// application.
 pub fn case_link(settings: &Settings, case_id: &str) -> String {
-    settings.public_link(&format!("/api/v1/cases/{case_id}"))
+    settings.public_link(&format!("/cases/{case_id}"))
 }
 
 /// The subject and text of stored notices, in order: composed from each row's facts, its

@@ -206,7 +206,7 @@ impl ReviewService<'_> {
                 Err(version_conflict(version + 1).with("case_id", stale))
             }
             Err(WriteError::UniqueViolation) => match number {
-                Some(number) => Err(document_number_taken(&number)),
+                Some(number) => Err(document_number_taken(&number, "/document_number")),
                 None => Err(ApiError::internal(WriteError::UniqueViolation)),
             },
             Err(e) => Err(ApiError::internal(e)),

@@ -168,6 +168,25 @@ impl Store {
         )
     }
 
+    /// Every case in the scope, with its saved forms by case.
+    pub async fn cases_in_scope_with_forms(
+        &self,
+        scope: &CaseScope,
+    ) -> Result<(Vec<case::Model>, HashMap<String, Vec<case_form::Model>>), DbErr> {
+        let cond = scope.condition(
+            case::Column::OrgUnit,
+            case::Column::ParentUnit,
+            case::Column::Id,
+        );
+        tokio::try_join!(
+            case::Entity::find()
+                .filter(cond.clone())
+                .order_by_asc(case::Column::Id)
+                .all(&self.read),
+            forms_of_cases(&self.read, cond)
+        )
+    }
+
     /// A workflow's cases in any of `states`, by unit.
     pub async fn cases_in_states(
         &self,

@@ -4,6 +4,7 @@ use super::registry::{Registry, StoredWorkflow};
 use crate::error::{ApiError, ErrorCode};
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -46,6 +47,32 @@ pub struct ActionInfo {
     /// The JSON Schema (draft 2020-12) of the action's input, if it takes one.
     #[schema(value_type = Option<Object>)]
     pub input_schema: Option<Value>,
+    /// The input field that carries the number of the document the action is issued under
+    /// (文号), if it is one.
+    pub document: Option<String>,
+    /// A scored review: each expert fills a score sheet (`/cases/{id}/reviews/{action}/sheet`)
+    /// and submits it with this action.
+    pub review: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VariableInfo {
+    pub name: String,
+    /// What people call it (the name when the definition gives no label).
+    pub label: String,
+    /// int, bool, string, timestamp or json.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// The programme's public list (名录): which states it lists, with the status people read,
+/// and which variables each entry shows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListingInfo {
+    pub label: String,
+    /// Listed state → its status (e.g. 实验中).
+    pub states: BTreeMap<String, String>,
+    pub fields: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -62,6 +89,8 @@ pub struct WorkflowDetail {
     pub states: Vec<StateInfo>,
     pub forms: Vec<FormInfo>,
     pub actions: Vec<ActionInfo>,
+    pub variables: Vec<VariableInfo>,
+    pub listing: Option<ListingInfo>,
 }
 
 fn summary(wf: &StoredWorkflow) -> WorkflowSummary {
@@ -133,7 +162,27 @@ pub fn detail(wf: &StoredWorkflow) -> WorkflowDetail {
                 roles: a.roles.iter().map(|r| r.to_string()).collect(),
                 requires_forms: a.requires_forms.iter().map(|f| f.to_string()).collect(),
                 input_schema: a.input.as_ref().map(|s| s.document.clone()),
+                document: a.document.clone(),
+                review: a.scoring.is_some(),
             })
             .collect(),
+        variables: def
+            .variables
+            .iter()
+            .map(|(name, v)| VariableInfo {
+                name: name.clone(),
+                label: v.label.clone().unwrap_or_else(|| name.clone()),
+                kind: format!("{:?}", v.ty).to_lowercase(),
+            })
+            .collect(),
+        listing: def.listing.as_ref().map(|l| ListingInfo {
+            label: l.label.clone(),
+            states: l
+                .states
+                .iter()
+                .map(|(s, status)| (s.to_string(), status.clone()))
+                .collect(),
+            fields: l.fields.clone(),
+        }),
     }
 }
