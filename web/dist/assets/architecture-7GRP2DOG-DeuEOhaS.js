@@ -1,0 +1,1 @@
+export{M as createArchitectureServices}from"./mermaid-parser.core-3GId6RBv.js";
