@@ -9,7 +9,7 @@ export async function refreshClock(): Promise<void> {
   try {
     clockState.view = await readClock(isAdmin())
   } catch {
-    // The banner is a courtesy; a failed read leaves the last one.
+    // The banner is a courtesy; a failed read leaves the last one (a 401 signs out anyway).
   }
 }
 

@@ -12,6 +12,8 @@ export const session = reactive({
   units: new Map<string, { name: string; level: string; parent: string | null }>(),
   /** Why the person was sent to the login page (expired session). */
   notice: '',
+  /** The notice to give instead, should the session end next (a clock move past it). */
+  nextNotice: '',
   checked: false,
 })
 
@@ -77,5 +79,6 @@ export async function logout(): Promise<void> {
 
 export function expire(message: string) {
   session.user = null
-  session.notice = message
+  session.notice = session.nextNotice || message
+  session.nextNotice = ''
 }

@@ -1,1 +1,0 @@
-export{n as diagram}from"./chunk-SHT3W25Y-DE-vP68E.js";import"./chunk-POPQ4Y6H-DZu3T8qs.js";import"./mermaid.core-CMNklRPs.js";import"./chunk-F27PBJKO-BUEdEn2Q.js";
