@@ -6,7 +6,7 @@
 //   §1 cookie session — every sign-in here (the shim sets the cookie today);
 //   §2 GET /api/v1/tasks — the 待办 lists (the adapter builds them from /cases today);
 //   §3 GET /api/v1/clock — the 演练模式 banner for non-admins (asserted only when present).
-import { test, expect, type Page } from '@playwright/test'
+import { test, expect, type Page, type Browser } from '@playwright/test'
 import { readFileSync } from 'node:fs'
 import { signIn, screen, openCase, act, dialog, newSession, backend, tick, pick, stillSignedIn } from './helpers'
 
@@ -305,4 +305,148 @@ test('a second application; the bell counts a reminder', async ({ page, browser 
   await screen(page, '23-bell')
   await page.getByRole('button', { name: '全部标为已读' }).click()
   await expect(bell).toHaveAccessibleName(/0 条未读/)
+})
+
+/** The province moves the rehearsal clock (in a session of its own): to a Beijing date's
+ * midnight, or by an ISO 8601 duration. */
+async function moveClock(browser: Browser, step: { to?: string; by?: string }, shot?: string) {
+  const admin = await newSession(browser, 'admin')
+  await admin.page.getByRole('link', { name: '演练时钟与任务' }).click()
+  if (step.to) {
+    await admin.page.getByLabel('推进到某日').fill(step.to)
+    await admin.page.getByLabel('推进到某日').press('Enter')
+    await admin.page.getByRole('button', { name: '推进到该日' }).click()
+  } else {
+    await admin.page.getByLabel(/按时长推进/).fill(step.by!)
+    await admin.page.getByRole('button', { name: '推进', exact: true }).click()
+  }
+  await expect(admin.page.getByText(/模拟时钟已推进到 北京时间/).first()).toBeVisible()
+  if (shot) {
+    await admin.page.waitForURL(/\/login/, { timeout: 3_000 }).catch(() => undefined)
+    if (!admin.page.url().includes('/login')) await screen(admin.page, shot)
+  }
+  await admin.context.close()
+}
+
+test('rehearsal clock past 30 September: the forward refused naming the cutoff; carried over', async ({ page, browser }) => {
+  // 22:00 on 30 September: the city opens the second application to forward it…
+  await moveClock(browser, { to: '2027-09-30' })
+  await moveClock(browser, { by: 'PT22H' })
+  await signIn(page, 'c220100')
+  await expect(page.locator('.rehearsal')).toBeVisible({ visible: backend.clockForAll })
+  await page.getByRole('link', { name: TITLE_B }).first().click()
+  await page.locator('.case-head').getByRole('button', { name: '审核通过并报省', exact: true }).click()
+  const d = dialog(page, '审核通过并报省')
+  await d.getByLabel('审核意见').fill('经审核,申报材料齐全,同意推荐报省民政厅评审。')
+  await pick(d.getByRole('radiogroup', { name: '是否推荐' }), '是')
+  await d.getByLabel('经办人').fill('赵志强')
+  await d.getByRole('button', { name: '下一步' }).click()
+
+  // …while the clock passes midnight; the service refuses, naming the cutoff.
+  await moveClock(browser, { by: 'PT3H' }, '24-admin-rehearsal-october')
+  await d.getByRole('button', { name: '确认办理' }).click()
+  const refusal = d.locator('.refusal')
+  await expect(refusal).toContainText('本轮申报已于 2027-09-30')
+  await expect(refusal).toContainText('截止')
+  await expect(refusal).toContainText('结转至下一轮')
+  await screen(page, '25-refusal-cutoff')
+  await d.getByRole('button', { name: '关闭此对话框' }).click()
+
+  // The page reloads: the cutoff is shown as passed, and the case is carried over.
+  await expect(page.locator('.gate-alert')).toContainText('年度申报截止')
+  await act(page, '结转至下一轮')
+  await expect(page.locator('.case-head')).toContainText('2028 年度')
+  await act(page, '审核通过并报省', async (d) => {
+    await d.getByLabel('审核意见').fill('经审核,申报材料齐全,同意推荐报省民政厅评审。')
+    await pick(d.getByRole('radiogroup', { name: '是否推荐' }), '是')
+    await d.getByLabel('经办人').fill('赵志强')
+  })
+  await expect(page.locator('.case-head')).toContainText('省厅形式审查')
+})
+
+test('the same 文号 is refused on a second case, on its field', async ({ page }) => {
+  await signIn(page, 'admin')
+  await page.getByRole('link', { name: TITLE_B }).first().click()
+  await page.locator('.case-head').getByRole('button', { name: '不予认定', exact: true }).click()
+  const d = dialog(page, '不予认定')
+  await d.getByLabel('不予认定理由').fill('实验方案与本轮申报重点不符,暂不予认定。')
+  await d.getByLabel('文号').fill(DOC)
+  await d.getByRole('button', { name: '下一步' }).click()
+  await d.getByRole('button', { name: '确认办理' }).click()
+  const field = d.locator('.el-form-item', { has: page.getByLabel('文号') })
+  await expect(field.locator('.el-form-item__error')).toContainText(`文号「${DOC}」已被使用`)
+  await expect(d.locator('.refusal')).toContainText('一个文号只能用于一次决定')
+  await screen(page, '25-document-number-taken')
+  await d.getByRole('button', { name: '取消' }).click()
+})
+
+test('two people on one case: the second is told it changed and reloads', async ({ browser }) => {
+  const one = await newSession(browser, 'admin')
+  const two = await newSession(browser, 'admin')
+  for (const s of [one, two]) await s.page.getByRole('link', { name: TITLE_B }).first().click()
+  await act(one.page, '退回修改', async (d) => {
+    await d.getByLabel('退回理由').fill('请按形式审查意见补充市州审核意见后重新报送。')
+  })
+  await expect(one.page.locator('.case-head')).toContainText('草稿')
+
+  await act(two.page, '形式审查通过,组织专家评审', async (d) => {
+    for (const l of ['申请文件齐全', '实验方案符合要求', '市州审核意见齐全', '申报主体符合条件']) await tick(d, l)
+  })
+  const prompt = two.page.getByRole('dialog', { name: '已被他人更新' })
+  await expect(prompt).toBeVisible()
+  await screen(two.page, '26-stale-reload-prompt')
+  await prompt.getByRole('button', { name: '重新加载' }).click()
+  await expect(two.page.locator('.case-head')).toContainText('草稿')
+  await one.context.close()
+  await two.context.close()
+})
+
+test('every other screen: screenshots and accessibility', async ({ page, browser }) => {
+  await signIn(page, 'admin')
+  await screen(page, '27-admin-todo')
+  await page.getByRole('link', { name: '全部案卷' }).click()
+  await expect(page.getByRole('link', { name: TITLE_A })).toBeVisible()
+  await screen(page, '28-admin-cases')
+  await page.getByRole('link', { name: TITLE_A }).click()
+  await page.waitForURL(/\/cases\/[^/]+$/)
+  const id = page.url().split('/cases/')[1].split(/[?#]/)[0]
+  await page.getByRole('tab', { name: '申报材料' }).click()
+  await screen(page, '29-case-materials')
+  for (const [link, name, heading] of [
+    ['用户', '30-admin-users', '用户管理'],
+    ['单位', '31-admin-units', '单位管理'],
+    ['专家库', '32-admin-experts', '专家库'],
+    ['节假日', '33-admin-calendar', '节假日安排'],
+    ['邮件发送', '34-admin-outbox', '邮件发送'],
+    ['消息提醒', '35-notifications', '消息提醒'],
+  ]) {
+    await page.getByRole('link', { name: link, exact: true }).click()
+    await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible()
+    await screen(page, name)
+  }
+  await page.getByRole('link', { name: '用户', exact: true }).click()
+  await page.getByRole('button', { name: '新增用户' }).click()
+  await screen(page, '36-admin-user-dialog')
+  await page.keyboard.press('Escape')
+  await page.getByRole('button', { name: '日历订阅' }).click()
+  await dialog(page, /日历订阅/).getByRole('button', { name: '生成订阅地址' }).click()
+  await expect(dialog(page, /日历订阅/).getByLabel('日历订阅地址')).toHaveValue(/calendar\.ics\?token=/)
+  await screen(page, '37-calendar-feed')
+  await page.keyboard.press('Escape')
+  await page.goto(`/cases/${id}/print`)
+  await expect(page.getByRole('heading', { name: '办理记录(签核历程)' })).toBeVisible()
+  await screen(page, '38-print')
+  await page.goto('/no/such/page')
+  await expect(page.getByText('页面不存在').first()).toBeVisible()
+  await screen(page, '39-not-found')
+
+  const expert = await newSession(browser, 'expert04')
+  await screen(expert.page, '40-expert-todo')
+  await expert.page.getByRole('link', { name: '我的评审' }).click()
+  await expect(expert.page.getByRole('link', { name: TITLE_A })).toBeVisible()
+  await screen(expert.page, '41-expert-cases')
+  await expert.context.close()
+
+  await page.goto('/login')
+  await screen(page, '00-login')
 })

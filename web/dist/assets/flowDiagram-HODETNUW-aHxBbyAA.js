@@ -1,1 +1,0 @@
-export{n as diagram}from"./chunk-SHT3W25Y-DJBbh4oF.js";import"./chunk-POPQ4Y6H-jQUazSJS.js";import"./mermaid.core-vzfccHsa.js";import"./chunk-F27PBJKO-Bt6cB3Ar.js";

@@ -1,1 +1,0 @@
-import{i as e,n as t,r as n,t as r}from"./chunk-IMKFNOWR-CUkBx6Ny.js";import"./chunk-POPQ4Y6H-jQUazSJS.js";import{sn as i}from"./mermaid.core-vzfccHsa.js";import"./chunk-F27PBJKO-Bt6cB3Ar.js";var a={parser:t,get db(){return new r(2)},renderer:n,styles:e,init:i(e=>{e.state||={},e.state.arrowMarkerAbsolute=e.arrowMarkerAbsolute},`init`)};export{a as diagram};
