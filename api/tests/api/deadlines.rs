@@ -1,10 +1,7 @@
 //! Deadlines as data: written on every transition, listed across cases within the caller's
 //! scope, overdue cases found, met and missed recorded; on the rehearsal clock.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, backends, example, spawn_app_with};
+use crate::harness::{TestApp, backends, example, spawn_app_with};
 use pilotflow::clock::ClockMode;
 use pilotflow::store::entities::case_deadline;
 use reqwest::Method;

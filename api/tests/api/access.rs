@@ -1,11 +1,8 @@
 //! The access matrix, table-driven: every kind of caller × (list, get, act) × its relation to
 //! the case. A case the caller may not see answers 404; an action it may not take on a case it
 //! can see answers 403.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, backends, example, spawn_app};
+use crate::harness::{TestApp, backends, example, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -166,7 +163,7 @@ async fn available_actions_are_those_of_the_caller() {
         app.act("d220102", &id, "submit", Value::Null)
             .await
             .assert_ok();
-        let names = |a: &common::Answer| -> Vec<String> {
+        let names = |a: &crate::harness::Answer| -> Vec<String> {
             a.body["available_actions"]
                 .as_array()
                 .unwrap()
@@ -242,7 +239,7 @@ async fn lists_filter_and_paginate_within_the_callers_scope() {
         ] {
             app.create_case(user, title).await;
         }
-        let total = |a: common::Answer| a.body["total"].as_u64().unwrap();
+        let total = |a: crate::harness::Answer| a.body["total"].as_u64().unwrap();
         assert_eq!(total(app.get("admin", "/api/v1/cases").await), 4);
         assert_eq!(total(app.get("c220100", "/api/v1/cases").await), 3);
         assert_eq!(total(app.get("c220200", "/api/v1/cases").await), 1);

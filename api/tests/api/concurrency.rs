@@ -1,9 +1,6 @@
 //! Optimistic concurrency and idempotent retries under parallel requests.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, backends, example, spawn_app};
+use crate::harness::{TestApp, backends, example, spawn_app};
 use serde_json::{Value, json};
 
 async fn in_municipal_review(app: &TestApp) -> (String, i64) {

@@ -1,8 +1,6 @@
 //! Test harness: the real application on port 0 over real HTTP, on a fresh SQLite file and on a
 //! fresh PostgreSQL database. `backends()` lists both; PostgreSQL is skipped only when
 //! `PF_TEST_SKIP_POSTGRES=1` (CI never sets it).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
-
 use pilotflow::config::Settings;
 use pilotflow::startup::Application;
 use reqwest::{Method, StatusCode};
@@ -58,7 +56,6 @@ pub async fn fresh_postgres() -> String {
 pub struct TestApp {
     pub backend: Backend,
     pub base: String,
-    pub port: u16,
     pub client: reqwest::Client,
     pub settings: Settings,
     pub data_dir: tempfile::TempDir,
@@ -94,7 +91,6 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     TestApp {
         backend,
         base: format!("http://127.0.0.1:{port}"),
-        port,
         client: reqwest::Client::new(),
         settings,
         data_dir,
@@ -159,7 +155,6 @@ impl TestApp {
         TestApp {
             backend: app.backend,
             base: format!("http://127.0.0.1:{port}"),
-            port,
             client: reqwest::Client::new(),
             settings: app.settings.clone(),
             data_dir: tempfile::tempdir().expect("temp dir"),

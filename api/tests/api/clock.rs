@@ -1,10 +1,7 @@
 //! The rehearsal clock (演练模式): time starts where configured, the provincial admin moves it,
 //! and the 30 September cutoff is enforced against it. With the system clock the path is 404.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{backends, example, spawn_app, spawn_app_with};
+use crate::harness::{backends, example, spawn_app, spawn_app_with};
 use pilotflow::clock::ClockMode;
 use reqwest::Method;
 use serde_json::{Value, json};

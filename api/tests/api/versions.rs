@@ -1,10 +1,7 @@
 //! Workflow definitions are stored with version and content hash; a case keeps its version, and
 //! a changed file under an unchanged version is refused at startup.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{backends, repo_root, spawn_app_with};
+use crate::harness::{backends, repo_root, spawn_app_with};
 use pilotflow::startup::Application;
 use serde_json::Value;
 
@@ -55,6 +52,6 @@ async fn cases_keep_their_version_and_silent_edits_are_refused() {
 }
 
 /// A client for a second server on the same database as `app`.
-fn spawn_like(app: &common::TestApp, port: u16) -> common::TestApp {
-    common::TestApp::attach(app, port)
+fn spawn_like(app: &crate::harness::TestApp, port: u16) -> crate::harness::TestApp {
+    crate::harness::TestApp::attach(app, port)
 }

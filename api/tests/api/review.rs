@@ -3,11 +3,8 @@
 //! declined seats and replacements), the ranking in JSON, CSV and xlsx (read back), decisions
 //! under numbered documents (duplicates refused, batches all or nothing), final acceptance
 //! and the zone listing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Backend, backends, example, spawn_app};
+use crate::harness::{Backend, backends, example, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};

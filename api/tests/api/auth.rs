@@ -1,10 +1,7 @@
 //! Signing in and out, tokens, the throttling of failed logins, the admin's management of users
 //! and org units, the demo data, and English problem details — on SQLite and PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Answer, Backend, TestApp, backends, spawn_app, spawn_app_with};
+use crate::harness::{Answer, Backend, TestApp, backends, spawn_app, spawn_app_with};
 use pilotflow::config::DEFAULT_DEMO_PASSWORD;
 use reqwest::Method;
 use serde_json::{Value, json};

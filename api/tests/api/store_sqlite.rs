@@ -1,8 +1,6 @@
 //! The SQLite file's WAL: the writer never checkpoints, the store's own checkpointer copies
 //! the WAL back into the database file. SQLite only, as the WAL is.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 use pilotflow::store::Store;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::time::{Duration, Instant};

@@ -1,10 +1,7 @@
 //! Bad input gets the right status, a problem+json body naming what is wrong and where, and
 //! leaves nothing written.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, backends, example, spawn_app};
+use crate::harness::{TestApp, backends, example, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -180,7 +177,7 @@ async fn unknown_things_answer_404_and_wrong_methods_405() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn problems_are_in_chinese_unless_english_is_asked_for() {
-    let app = spawn_app(common::Backend::Sqlite).await;
+    let app = spawn_app(crate::harness::Backend::Sqlite).await;
     let token = app.token("d220102").await;
     let ask = |lang: Option<&'static str>| {
         let mut r = app

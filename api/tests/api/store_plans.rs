@@ -3,12 +3,8 @@
 //! defaults; each transition must still find its case's rows by the case, not read every
 //! pending deadline of every case.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-mod common;
-
+use crate::harness::{Backend, backends, fresh_postgres};
 use chrono::Utc;
-use common::{Backend, backends, fresh_postgres};
 use pilotflow::store::entities::case_deadline;
 use pilotflow::store::{STILL_PENDING, Store};
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};

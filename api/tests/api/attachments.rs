@@ -1,10 +1,7 @@
 //! Attachments over real HTTP on SQLite and PostgreSQL: upload (judged by content, limited in
 //! size), download, listing, and who may do which — plus what is left on disk.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Answer, Backend, TestApp, backends, spawn_app, spawn_app_with};
+use crate::harness::{Answer, Backend, TestApp, backends, spawn_app, spawn_app_with};
 use reqwest::header::HeaderMap;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};

@@ -1,10 +1,7 @@
 //! The application path of the pilot-zone workflow over real HTTP, on SQLite and PostgreSQL,
 //! with the demo users and the example inputs; then the history chain and its verification.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Backend, backends, example, spawn_app};
+use crate::harness::{Backend, backends, example, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 

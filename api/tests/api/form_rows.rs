@@ -1,11 +1,8 @@
 //! Saved forms are rows of their own: the case row's snapshot holds none, a form is written
 //! only by the save that applied, and a database from before keeps its forms through the
 //! migration.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Answer, TestApp, backends, example, spawn_app};
+use crate::harness::{Answer, TestApp, backends, example, spawn_app};
 use pilotflow::store::Store;
 use pilotflow::store::entities::{case, case_form};
 use reqwest::StatusCode;

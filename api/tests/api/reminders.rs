@@ -2,17 +2,14 @@
 //! escalation arrives once, to the right people; an outage delays mail without losing or
 //! doubling it; two servers on one database share the work; an extension moves the later
 //! reminders; a working-day deadline skips the holidays; the calendar feed; cron.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Mail, SmtpCapture, TestApp, backends, example, spawn_app, spawn_app_with};
+use crate::harness::{Mail, SmtpCapture, TestApp, backends, example, spawn_app, spawn_app_with};
 use pilotflow::clock::ClockMode;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
-async fn rehearsal(backend: common::Backend, start: &str, smtp: &SmtpCapture) -> TestApp {
+async fn rehearsal(backend: crate::harness::Backend, start: &str, smtp: &SmtpCapture) -> TestApp {
     let url = smtp.url();
     let start = start.parse().unwrap();
     spawn_app_with(backend, move |s| {

@@ -1,10 +1,7 @@
 //! Holiday data: seeded from the shipped file, a new year uploaded by the provincial admin,
 //! validated, kept, and used at once by working-day deadlines.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{TestApp, backends, spawn_app_with};
+use crate::harness::{TestApp, backends, spawn_app_with};
 use pilotflow::clock::ClockMode;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -20,7 +17,7 @@ async fn expert_review_due(app: &TestApp, id: &str) -> Value {
         .unwrap_or_else(|| panic!("{}", case.text))
 }
 
-async fn upload(app: &TestApp, user: &str, year: i32, body: Value) -> common::Answer {
+async fn upload(app: &TestApp, user: &str, year: i32, body: Value) -> crate::harness::Answer {
     app.call(
         user,
         Method::PUT,
