@@ -2,7 +2,7 @@
 //! the case. A case the caller may not see answers 404; an action it may not take on a case it
 //! can see answers 403.
 
-use crate::harness::{TestApp, backends, example, spawn_app};
+use crate::harness::{Answer, Backend, TestApp, example, on_each_backend, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -147,135 +147,127 @@ async fn check_matrix(app: &TestApp) {
     assert_eq!(app.state(&scoring).await, "decision");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn every_role_sees_and_acts_only_within_its_jurisdiction() {
-    for backend in backends() {
-        let app = spawn_app(backend).await;
-        check_matrix(&app).await;
-    }
+async fn every_role_sees_and_acts_only_within_its_jurisdiction(backend: Backend) {
+    let app = spawn_app(backend).await;
+    check_matrix(&app).await;
 }
+on_each_backend!(every_role_sees_and_acts_only_within_its_jurisdiction);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn available_actions_are_those_of_the_caller() {
-    for backend in backends() {
-        let app = spawn_app(backend).await;
-        let id = app.drafted("南关区申报").await;
-        app.act("d220102", &id, "submit", Value::Null)
-            .await
-            .assert_ok();
-        let names = |a: &crate::harness::Answer| -> Vec<String> {
-            a.body["available_actions"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x["name"].as_str().unwrap().to_owned())
-                .collect()
-        };
-        let city = app.get("c220100", &format!("/api/v1/cases/{id}")).await;
-        assert_eq!(names(&city), ["set_city_cutoff", "return", "forward"]);
-        let district = app.get("d220102", &format!("/api/v1/cases/{id}")).await;
-        assert!(names(&district).is_empty(), "{}", district.text);
-        let province = app.get("admin", &format!("/api/v1/cases/{id}")).await;
-        assert!(names(&province).is_empty(), "{}", province.text);
-    }
+async fn available_actions_are_those_of_the_caller(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app.drafted("南关区申报").await;
+    app.act("d220102", &id, "submit", Value::Null)
+        .await
+        .assert_ok();
+    let names = |a: &Answer| -> Vec<String> {
+        a.body["available_actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let city = app.get("c220100", &format!("/api/v1/cases/{id}")).await;
+    assert_eq!(names(&city), ["set_city_cutoff", "return", "forward"]);
+    let district = app.get("d220102", &format!("/api/v1/cases/{id}")).await;
+    assert!(names(&district).is_empty(), "{}", district.text);
+    let province = app.get("admin", &format!("/api/v1/cases/{id}")).await;
+    assert!(names(&province).is_empty(), "{}", province.text);
 }
+on_each_backend!(available_actions_are_those_of_the_caller);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn cases_are_opened_only_for_units_the_caller_applies_for() {
-    for backend in backends() {
-        let app = spawn_app(backend).await;
-        let create = |user: &'static str, body: Value| {
-            let app = &app;
-            async move {
-                app.call(user, Method::POST, "/api/v1/cases", Some(body))
-                    .await
-            }
-        };
-        // A district for a sibling district: outside its jurisdiction.
-        create(
-            "d220102",
-            json!({"workflow": "pilot-zone", "title": "x", "org_unit": "220103"}),
-        )
+async fn cases_are_opened_only_for_units_the_caller_applies_for(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let create = |user: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.call(user, Method::POST, "/api/v1/cases", Some(body))
+                .await
+        }
+    };
+    // A district for a sibling district: outside its jurisdiction.
+    create(
+        "d220102",
+        json!({"workflow": "pilot-zone", "title": "x", "org_unit": "220103"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    // A city reviews; it does not apply for its districts.
+    create(
+        "c220100",
+        json!({"workflow": "pilot-zone", "title": "x", "org_unit": "220102"}),
+    )
+    .await
+    .assert_problem(403, "forbidden");
+    // An expert applies for nothing.
+    create("expert01", json!({"workflow": "pilot-zone", "title": "x"}))
         .await
         .assert_problem(422, "validation_failed");
-        // A city reviews; it does not apply for its districts.
-        create(
-            "c220100",
-            json!({"workflow": "pilot-zone", "title": "x", "org_unit": "220102"}),
-        )
-        .await
-        .assert_problem(403, "forbidden");
-        // An expert applies for nothing.
-        create("expert01", json!({"workflow": "pilot-zone", "title": "x"}))
-            .await
-            .assert_problem(422, "validation_failed");
-        // 长白朝鲜族自治县 is already a national zone.
-        let national = create(
-            "d220623",
-            json!({"workflow": "pilot-zone", "title": "长白县申报"}),
-        )
-        .await;
-        national.assert_problem(422, "not_eligible");
-        assert!(
-            national.body["detail"]
-                .as_str()
-                .unwrap()
-                .contains("全国实验区")
-        );
-        let total = app.get("admin", "/api/v1/cases").await.body["total"].as_u64();
-        assert_eq!(total, Some(0));
-    }
+    // 长白朝鲜族自治县 is already a national zone.
+    let national = create(
+        "d220623",
+        json!({"workflow": "pilot-zone", "title": "长白县申报"}),
+    )
+    .await;
+    national.assert_problem(422, "not_eligible");
+    assert!(
+        national.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("全国实验区")
+    );
+    let total = app.get("admin", "/api/v1/cases").await.body["total"].as_u64();
+    assert_eq!(total, Some(0));
 }
+on_each_backend!(cases_are_opened_only_for_units_the_caller_applies_for);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn lists_filter_and_paginate_within_the_callers_scope() {
-    for backend in backends() {
-        let app = spawn_app(backend).await;
-        for (user, title) in [
-            ("d220102", "南关区甲"),
-            ("d220102", "南关区乙"),
-            ("d220103", "宽城区甲"),
-            ("d220202", "昌邑区甲"),
-        ] {
-            app.create_case(user, title).await;
-        }
-        let total = |a: crate::harness::Answer| a.body["total"].as_u64().unwrap();
-        assert_eq!(total(app.get("admin", "/api/v1/cases").await), 4);
-        assert_eq!(total(app.get("c220100", "/api/v1/cases").await), 3);
-        assert_eq!(total(app.get("c220200", "/api/v1/cases").await), 1);
-        assert_eq!(total(app.get("d220102", "/api/v1/cases").await), 2);
-        assert_eq!(total(app.get("expert01", "/api/v1/cases").await), 0);
-        assert_eq!(
-            total(app.get("c220100", "/api/v1/cases?org_unit=220103").await),
-            1
-        );
-        assert_eq!(
-            total(app.get("c220100", "/api/v1/cases?org_unit=220202").await),
-            0
-        );
-        assert_eq!(total(app.get("admin", "/api/v1/cases?q=南关").await), 2);
-        assert_eq!(
-            total(
-                app.get("admin", "/api/v1/cases?state=draft&round=2027")
-                    .await
-            ),
-            4
-        );
-        assert_eq!(
-            total(
-                app.get("admin", "/api/v1/cases?state=municipal_review")
-                    .await
-            ),
-            0
-        );
-        let page = app.get("admin", "/api/v1/cases?per_page=3&page=2").await;
-        assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
-        assert_eq!(page.body["total"], 4);
-        app.get("admin", "/api/v1/cases?per_page=0")
-            .await
-            .assert_problem(422, "validation_failed");
-        app.get("admin", "/api/v1/cases?page=abc")
-            .await
-            .assert_problem(400, "invalid_query");
+async fn lists_filter_and_paginate_within_the_callers_scope(backend: Backend) {
+    let app = spawn_app(backend).await;
+    for (user, title) in [
+        ("d220102", "南关区甲"),
+        ("d220102", "南关区乙"),
+        ("d220103", "宽城区甲"),
+        ("d220202", "昌邑区甲"),
+    ] {
+        app.create_case(user, title).await;
     }
+    let total = |a: Answer| a.body["total"].as_u64().unwrap();
+    assert_eq!(total(app.get("admin", "/api/v1/cases").await), 4);
+    assert_eq!(total(app.get("c220100", "/api/v1/cases").await), 3);
+    assert_eq!(total(app.get("c220200", "/api/v1/cases").await), 1);
+    assert_eq!(total(app.get("d220102", "/api/v1/cases").await), 2);
+    assert_eq!(total(app.get("expert01", "/api/v1/cases").await), 0);
+    assert_eq!(
+        total(app.get("c220100", "/api/v1/cases?org_unit=220103").await),
+        1
+    );
+    assert_eq!(
+        total(app.get("c220100", "/api/v1/cases?org_unit=220202").await),
+        0
+    );
+    assert_eq!(total(app.get("admin", "/api/v1/cases?q=南关").await), 2);
+    assert_eq!(
+        total(
+            app.get("admin", "/api/v1/cases?state=draft&round=2027")
+                .await
+        ),
+        4
+    );
+    assert_eq!(
+        total(
+            app.get("admin", "/api/v1/cases?state=municipal_review")
+                .await
+        ),
+        0
+    );
+    let page = app.get("admin", "/api/v1/cases?per_page=3&page=2").await;
+    assert_eq!(page.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page.body["total"], 4);
+    app.get("admin", "/api/v1/cases?per_page=0")
+        .await
+        .assert_problem(422, "validation_failed");
+    app.get("admin", "/api/v1/cases?page=abc")
+        .await
+        .assert_problem(400, "invalid_query");
 }
+on_each_backend!(lists_filter_and_paginate_within_the_callers_scope);

@@ -1,7 +1,7 @@
 //! Signing in and out, tokens, the throttling of failed logins, the admin's management of users
 //! and org units, the demo data, and English problem details — on SQLite and PostgreSQL.
 
-use crate::harness::{Answer, Backend, TestApp, backends, spawn_app, spawn_app_with};
+use crate::harness::{Answer, Backend, TestApp, on_each_backend, spawn_app, spawn_app_with};
 use pilotflow::config::DEFAULT_DEMO_PASSWORD;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ fn token_of(a: &Answer) -> String {
 // ---------------------------------------------------------------------------------------------
 // Login, /me, logout
 
-async fn login_and_me(backend: Backend) {
+async fn login_answers_a_token_and_me_shows_the_user(backend: Backend) {
     let app = lenient_app(backend).await;
 
     let ok = app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await;
@@ -135,14 +135,9 @@ async fn login_and_me(backend: Backend) {
         .assert_problem(401, "unauthenticated");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn login_answers_a_token_and_me_shows_the_user() {
-    for backend in backends() {
-        login_and_me(backend).await;
-    }
-}
+on_each_backend!(login_answers_a_token_and_me_shows_the_user);
 
-async fn logout_revokes(backend: Backend) {
+async fn logout_revokes_only_that_token(backend: Backend) {
     let app = lenient_app(backend).await;
     let first = token_of(&app.login_raw("c220100", DEFAULT_DEMO_PASSWORD).await);
     let second = token_of(&app.login_raw("c220100", DEFAULT_DEMO_PASSWORD).await);
@@ -181,14 +176,9 @@ async fn logout_revokes(backend: Backend) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn logout_revokes_only_that_token() {
-    for backend in backends() {
-        logout_revokes(backend).await;
-    }
-}
+on_each_backend!(logout_revokes_only_that_token);
 
-async fn expired_tokens(backend: Backend) {
+async fn an_expired_token_is_refused(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.token_ttl_hours = 0).await;
     let login = app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await;
     let token = token_of(&login);
@@ -197,12 +187,7 @@ async fn expired_tokens(backend: Backend) {
         .assert_problem(401, "unauthenticated");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_expired_token_is_refused() {
-    for backend in backends() {
-        expired_tokens(backend).await;
-    }
-}
+on_each_backend!(an_expired_token_is_refused);
 
 // ---------------------------------------------------------------------------------------------
 // Throttling of failed logins (keys: `user:<name>` and `addr:<client ip>`, each with its own
@@ -217,7 +202,7 @@ fn assert_throttled(a: &Answer, window_seconds: i64) {
     assert!(a.body.get("token").is_none());
 }
 
-async fn throttling_default(backend: Backend) {
+async fn five_failures_lock_the_user_but_not_the_office(backend: Backend) {
     let app = spawn_app(backend).await;
     assert_eq!(app.settings.login_max_failures, 5);
     assert_eq!(app.settings.login_window_minutes, 15);
@@ -266,12 +251,7 @@ async fn throttling_default(backend: Backend) {
     assert_eq!(me_with(&app, &admin).await.assert_ok()["username"], "admin");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn five_failures_lock_the_user_but_not_the_office() {
-    for backend in backends() {
-        throttling_default(backend).await;
-    }
-}
+on_each_backend!(five_failures_lock_the_user_but_not_the_office);
 
 /// Signs in from another loopback address (the service keys the throttle by the peer address).
 async fn login_from(app: &TestApp, ip: [u8; 4], username: &str, password: &str) -> Answer {
@@ -287,7 +267,7 @@ async fn login_from(app: &TestApp, ip: [u8; 4], username: &str, password: &str) 
     .await
 }
 
-async fn throttling_keys(backend: Backend) {
+async fn throttling_counts_per_user_and_per_address(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.login_max_failures = 3;
         s.login_max_failures_per_address = 3;
@@ -365,12 +345,7 @@ async fn throttling_keys(backend: Backend) {
     token_of(&app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn throttling_counts_per_user_and_per_address() {
-    for backend in backends() {
-        throttling_keys(backend).await;
-    }
-}
+on_each_backend!(throttling_counts_per_user_and_per_address);
 
 // ---------------------------------------------------------------------------------------------
 // Users
@@ -395,7 +370,7 @@ async fn users_of(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-async fn user_management(backend: Backend) {
+async fn the_admin_manages_users(backend: Backend) {
     let app = lenient_app(backend).await;
 
     // The demo users: admin, one per city, one per county, twelve experts.
@@ -609,12 +584,7 @@ async fn user_management(backend: Backend) {
     assert_eq!(still.assert_ok()["user"]["email"], "zsf@example.cn");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_admin_manages_users() {
-    for backend in backends() {
-        user_management(backend).await;
-    }
-}
+on_each_backend!(the_admin_manages_users);
 
 // ---------------------------------------------------------------------------------------------
 // Org units
@@ -639,7 +609,7 @@ fn find_unit<'a>(node: &'a Value, code: &str) -> Option<&'a Value> {
         .find_map(|c| find_unit(c, code))
 }
 
-async fn org_units(backend: Backend) {
+async fn org_units_form_the_jilin_tree_and_the_admin_adds_units(backend: Backend) {
     let app = lenient_app(backend).await;
     let tree = app.get("d220102", "/api/v1/org-units").await;
     let roots = tree.assert_ok().as_array().unwrap().clone();
@@ -806,17 +776,12 @@ async fn org_units(backend: Backend) {
     assert!(find_unit(&tree.body[0], "220197").is_none());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn org_units_form_the_jilin_tree_and_the_admin_adds_units() {
-    for backend in backends() {
-        org_units(backend).await;
-    }
-}
+on_each_backend!(org_units_form_the_jilin_tree_and_the_admin_adds_units);
 
 // ---------------------------------------------------------------------------------------------
 // Demo data
 
-async fn demo_users(backend: Backend) {
+async fn demo_users_sign_in_with_the_demo_password(backend: Backend) {
     let app = lenient_app(backend).await;
     let mut names = vec![
         "c220100".to_owned(),
@@ -855,31 +820,24 @@ async fn demo_users(backend: Backend) {
         .assert_problem(401, "login_failed");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn demo_users_sign_in_with_the_demo_password() {
-    for backend in backends() {
-        demo_users(backend).await;
-    }
-}
+on_each_backend!(demo_users_sign_in_with_the_demo_password);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_configured_demo_password_replaces_the_default() {
-    for backend in backends() {
-        let app = spawn_app_with(backend, |s| {
-            s.demo_password = pilotflow::config::Secret::new("another-demo-pw");
-        })
-        .await;
-        app.login_raw("d220102", DEFAULT_DEMO_PASSWORD)
-            .await
-            .assert_problem(401, "login_failed");
-        token_of(&app.login_raw("d220102", "another-demo-pw").await);
-    }
+async fn a_configured_demo_password_replaces_the_default(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.demo_password = pilotflow::config::Secret::new("another-demo-pw");
+    })
+    .await;
+    app.login_raw("d220102", DEFAULT_DEMO_PASSWORD)
+        .await
+        .assert_problem(401, "login_failed");
+    token_of(&app.login_raw("d220102", "another-demo-pw").await);
 }
+on_each_backend!(a_configured_demo_password_replaces_the_default);
 
 // ---------------------------------------------------------------------------------------------
 // Language of problem details
 
-async fn languages(backend: Backend) {
+async fn accept_language_en_gives_english_problem_details(backend: Backend) {
     let app = lenient_app(backend).await;
     let me = |lang: Option<&'static str>| {
         let mut req = app.client.get(app.url("/api/v1/me"));
@@ -949,24 +907,17 @@ async fn languages(backend: Backend) {
     assert_eq!(chinese.body["errors"][0]["message"], "电子邮箱格式不正确");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn accept_language_en_gives_english_problem_details() {
-    for backend in backends() {
-        languages(backend).await;
-    }
-}
+on_each_backend!(accept_language_en_gives_english_problem_details);
 
 /// A well-formed JSON body with a number where the role name belongs is a wrong value at
 /// `/role` (422), not "invalid JSON" (400). Currently answered 400 `malformed_request`:
 /// serde_json reports a non-string enum as a syntax error, and `http::parse_json` trusts that.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_number_as_role_is_a_validation_error() {
-    for backend in backends() {
-        let app = lenient_app(backend).await;
-        let mut body = new_user("lisi");
-        body["role"] = json!(7);
-        let a = post_as(&app, "admin", "/api/v1/users", body).await;
-        a.assert_problem(422, "validation_failed");
-        assert_eq!(a.pointers(), ["/role"], "{}", a.text);
-    }
+async fn a_number_as_role_is_a_validation_error(backend: Backend) {
+    let app = lenient_app(backend).await;
+    let mut body = new_user("lisi");
+    body["role"] = json!(7);
+    let a = post_as(&app, "admin", "/api/v1/users", body).await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.pointers(), ["/role"], "{}", a.text);
 }
+on_each_backend!(a_number_as_role_is_a_validation_error);

@@ -1,11 +1,11 @@
 //! The application path of the pilot-zone workflow over real HTTP, on SQLite and PostgreSQL,
 //! with the demo users and the example inputs; then the history chain and its verification.
 
-use crate::harness::{Backend, backends, example, spawn_app};
+use crate::harness::{Backend, example, on_each_backend, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn application_path(backend: Backend) {
+async fn the_application_path_runs_from_submit_to_confirm(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.drafted("南关区社区治理和服务创新实验区申报").await;
 
@@ -138,12 +138,7 @@ async fn application_path(backend: Backend) {
     assert_eq!(report.broken[0].1.seq, 4);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_application_path_runs_from_submit_to_confirm() {
-    for backend in backends() {
-        application_path(backend).await;
-    }
-}
+on_each_backend!(the_application_path_runs_from_submit_to_confirm);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_history_command_reports_intact_and_broken_chains() {
@@ -183,35 +178,33 @@ async fn verify_history_command_reports_intact_and_broken_chains() {
     assert!(out.contains(&format!("case {id}: event 3")), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn workflows_are_published_with_input_schemas_and_a_diagram() {
-    for backend in backends() {
-        let app = spawn_app(backend).await;
-        let list = app.get("d220102", "/api/v1/workflows").await;
-        assert_eq!(list.body[0]["key"], "pilot-zone");
-        assert_eq!(list.body[0]["version"], "1.0.0");
-        assert_eq!(list.body[0]["content_hash"].as_str().unwrap().len(), 64);
-        let wf = app.get("d220102", "/api/v1/workflows/pilot-zone").await;
-        let forward = wf.body["actions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == "forward")
-            .unwrap();
-        assert_eq!(
-            forward["input_schema"]["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
-        let diagram = app
-            .get("d220102", "/api/v1/workflows/pilot-zone/diagram")
-            .await;
-        assert!(
-            diagram.text.contains("\nstateDiagram-v2\n"),
-            "{}",
-            diagram.text
-        );
-        app.get("d220102", "/api/v1/workflows/no-such")
-            .await
-            .assert_problem(404, "workflow_not_found");
-    }
+async fn workflows_are_published_with_input_schemas_and_a_diagram(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let list = app.get("d220102", "/api/v1/workflows").await;
+    assert_eq!(list.body[0]["key"], "pilot-zone");
+    assert_eq!(list.body[0]["version"], "1.0.0");
+    assert_eq!(list.body[0]["content_hash"].as_str().unwrap().len(), 64);
+    let wf = app.get("d220102", "/api/v1/workflows/pilot-zone").await;
+    let forward = wf.body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "forward")
+        .unwrap();
+    assert_eq!(
+        forward["input_schema"]["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let diagram = app
+        .get("d220102", "/api/v1/workflows/pilot-zone/diagram")
+        .await;
+    assert!(
+        diagram.text.contains("\nstateDiagram-v2\n"),
+        "{}",
+        diagram.text
+    );
+    app.get("d220102", "/api/v1/workflows/no-such")
+        .await
+        .assert_problem(404, "workflow_not_found");
 }
+on_each_backend!(workflows_are_published_with_input_schemas_and_a_diagram);

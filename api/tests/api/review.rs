@@ -4,7 +4,7 @@
 //! under numbered documents (duplicates refused, batches all or nothing), final acceptance
 //! and the zone listing.
 
-use crate::harness::{Backend, backends, example, spawn_app};
+use crate::harness::{Backend, example, on_each_backend, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -90,12 +90,7 @@ async fn recusal_is_refused_with_the_expert_and_the_reason(backend: Backend) {
     .assert_problem(403, "forbidden");
 }
 
-#[tokio::test]
-async fn recusal_is_refused_with_the_expert_and_the_reason_on_both_backends() {
-    for b in backends() {
-        recusal_is_refused_with_the_expert_and_the_reason(b).await;
-    }
-}
+on_each_backend!(recusal_is_refused_with_the_expert_and_the_reason);
 
 async fn scoring_is_blind_and_independent(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -295,12 +290,7 @@ async fn scoring_is_blind_and_independent(backend: Backend) {
     app.assert_histories_intact().await;
 }
 
-#[tokio::test]
-async fn scoring_is_blind_and_independent_on_both_backends() {
-    for b in backends() {
-        scoring_is_blind_and_independent(b).await;
-    }
-}
+on_each_backend!(scoring_is_blind_and_independent);
 
 /// Districts of three cities and their city reviewers.
 const DISTRICTS: [(&str, &str); 8] = [
@@ -657,12 +647,7 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
     app.assert_histories_intact().await;
 }
 
-#[tokio::test]
-async fn a_round_is_assigned_scored_ranked_and_decided_on_both_backends() {
-    for b in backends() {
-        a_round_is_assigned_scored_ranked_and_decided(b).await;
-    }
-}
+on_each_backend!(a_round_is_assigned_scored_ranked_and_decided);
 
 async fn final_acceptance_titles_the_zone_for_everyone_to_see(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -754,12 +739,7 @@ async fn final_acceptance_titles_the_zone_for_everyone_to_see(backend: Backend) 
     app.assert_histories_intact().await;
 }
 
-#[tokio::test]
-async fn final_acceptance_titles_the_zone_for_everyone_to_see_on_both_backends() {
-    for b in backends() {
-        final_acceptance_titles_the_zone_for_everyone_to_see(b).await;
-    }
-}
+on_each_backend!(final_acceptance_titles_the_zone_for_everyone_to_see);
 
 async fn the_expert_pool_shows_fields_conflicts_and_load(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -802,9 +782,4 @@ async fn the_expert_pool_shows_fields_conflicts_and_load(backend: Backend) {
     assert_eq!(ok.assert_ok()["expertise"], json!(["party_building"]));
 }
 
-#[tokio::test]
-async fn the_expert_pool_shows_fields_conflicts_and_load_on_both_backends() {
-    for b in backends() {
-        the_expert_pool_shows_fields_conflicts_and_load(b).await;
-    }
-}
+on_each_backend!(the_expert_pool_shows_fields_conflicts_and_load);
