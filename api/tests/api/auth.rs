@@ -1,8 +1,10 @@
 //! Signing in and out, tokens, the throttling of failed logins, the admin's management of users
 //! and org units, the demo data, and English problem details — on SQLite and PostgreSQL.
 
-use crate::harness::{Answer, Backend, TestApp, on_each_backend, spawn_app, spawn_app_with};
-use pilotflow::config::DEFAULT_DEMO_PASSWORD;
+use crate::harness::{
+    Answer, Backend, DEFAULT_DEMO_PASSWORD, Secret, TestApp, on_each_backend, spawn_app,
+    spawn_app_with,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -824,7 +826,7 @@ on_each_backend!(demo_users_sign_in_with_the_demo_password);
 
 async fn a_configured_demo_password_replaces_the_default(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
-        s.demo_password = pilotflow::config::Secret::new("another-demo-pw");
+        s.demo_password = Secret::new("another-demo-pw");
     })
     .await;
     app.login_raw("d220102", DEFAULT_DEMO_PASSWORD)

@@ -1,8 +1,7 @@
 //! Holiday data: seeded from the shipped file, a new year uploaded by the provincial admin,
 //! validated, kept, and used at once by working-day deadlines.
 
-use crate::harness::{Answer, Backend, TestApp, on_each_backend, spawn_app_with};
-use pilotflow::clock::ClockMode;
+use crate::harness::{Answer, Backend, ClockMode, TestApp, on_each_backend, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 

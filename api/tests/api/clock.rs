@@ -1,8 +1,7 @@
 //! The rehearsal clock (演练模式): time starts where configured, the provincial admin moves it,
 //! and the 30 September cutoff is enforced against it. With the system clock the path is 404.
 
-use crate::harness::{Backend, example, on_each_backend, spawn_app, spawn_app_with};
-use pilotflow::clock::ClockMode;
+use crate::harness::{Backend, ClockMode, example, on_each_backend, spawn_app, spawn_app_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 

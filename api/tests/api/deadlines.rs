@@ -1,9 +1,10 @@
 //! Deadlines as data: written on every transition, listed across cases within the caller's
 //! scope, overdue cases found, met and missed recorded; on the rehearsal clock.
 
-use crate::harness::{Backend, TestApp, example, on_each_backend, spawn_app_with};
-use pilotflow::clock::ClockMode;
-use pilotflow::store::entities::case_deadline;
+use crate::harness::entities::case_deadline;
+use crate::harness::{
+    Application, Backend, ClockMode, TestApp, example, on_each_backend, spawn_app_with,
+};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -20,9 +21,7 @@ fn ids(list: &Value, key: &str) -> Vec<String> {
 }
 
 async fn statuses(app: &TestApp, case: &str) -> Vec<(String, String)> {
-    let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-        .await
-        .unwrap();
+    let store = app.store().await;
     let mut rows: Vec<(String, String)> = case_deadline::Entity::find()
         .filter(case_deadline::Column::CaseId.eq(case))
         .all(&store.read)
@@ -143,14 +142,12 @@ async fn deadlines_are_kept_listed_and_found_overdue(backend: Backend) {
     );
 
     // A database without deadline rows gets them back at the next start.
-    let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-        .await
-        .unwrap();
+    let store = app.store().await;
     case_deadline::Entity::delete_many()
         .exec(&store.write)
         .await
         .unwrap();
-    let restarted = pilotflow::startup::Application::build(app.settings.clone(), true)
+    let restarted = Application::build(app.settings.clone(), true)
         .await
         .unwrap();
     drop(restarted);

@@ -2,18 +2,11 @@
 //! only by the save that applied, and a database from before keeps its forms through the
 //! migration.
 
-use crate::harness::{Answer, Backend, TestApp, example, on_each_backend, spawn_app};
-use pilotflow::store::Store;
-use pilotflow::store::entities::{case, case_form};
+use crate::harness::entities::{case, case_form};
+use crate::harness::{Answer, Backend, Store, TestApp, example, on_each_backend, spawn_app};
 use reqwest::StatusCode;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-
-async fn store(app: &TestApp) -> Store {
-    Store::connect(&app.settings.database_url(), 2)
-        .await
-        .expect("database")
-}
 
 /// The case row's snapshot, parsed.
 async fn stored_snapshot(store: &Store, id: &str) -> Value {
@@ -78,7 +71,7 @@ async fn forms_are_stored_once_apart_from_the_case_and_read_back_after_later_ste
         .await
         .assert_ok();
 
-    let db = store(&app).await;
+    let db = app.store().await;
     let snapshot = stored_snapshot(&db, &id).await;
     assert_eq!(snapshot["state"], "provincial_check", "{backend:?}");
     assert_eq!(
@@ -134,7 +127,7 @@ async fn a_form_save_refused_at_its_version_leaves_the_stored_form_alone(backend
         .await
         .assert_problem(409, "version_conflict");
 
-    let db = store(&app).await;
+    let db = app.store().await;
     assert_eq!(
         form_rows(&db, &id).await,
         vec![("application".to_owned(), second.clone())],
@@ -150,7 +143,7 @@ on_each_backend!(a_form_save_refused_at_its_version_leaves_the_stored_form_alone
 async fn the_migration_moves_the_forms_of_an_older_database_into_rows(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.submitted("南关区申报").await;
-    let db = store(&app).await;
+    let db = app.store().await;
 
     // Back to the shape before: the forms inside the snapshot, no form rows.
     let mut old = stored_snapshot(&db, &id).await;

@@ -1,7 +1,9 @@
 //! The application path of the pilot-zone workflow over real HTTP, on SQLite and PostgreSQL,
 //! with the demo users and the example inputs; then the history chain and its verification.
 
-use crate::harness::{Backend, example, on_each_backend, spawn_app};
+use crate::harness::{
+    Backend, GENESIS, example, holiday_calendar, on_each_backend, spawn_app, verify_all,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -99,7 +101,7 @@ async fn the_application_path_runs_from_submit_to_confirm(backend: Backend) {
         ]
     );
     assert_eq!(events[0]["type"], "started");
-    assert_eq!(events[0]["prev_hash"], pilotflow::history::GENESIS);
+    assert_eq!(events[0]["prev_hash"], GENESIS);
     for pair in events.windows(2) {
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
         assert_eq!(
@@ -113,13 +115,9 @@ async fn the_application_path_runs_from_submit_to_confirm(backend: Backend) {
     assert_eq!(confirm["to"], "in_experiment");
 
     // The stored chain verifies and replays; tampering with one event is found.
-    let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-        .await
-        .unwrap();
-    let calendar = pilotflow::holidays::calendar().unwrap();
-    let report = pilotflow::verify::verify_all(&store, &calendar)
-        .await
-        .unwrap();
+    let store = app.store().await;
+    let calendar = holiday_calendar().unwrap();
+    let report = verify_all(&store, &calendar).await.unwrap();
     assert_eq!((report.cases, report.events), (1, 10));
     assert!(report.broken.is_empty(), "{:?}", report.broken);
 
@@ -131,9 +129,7 @@ async fn the_application_path_runs_from_submit_to_confirm(backend: Backend) {
         ))
         .await
         .unwrap();
-    let report = pilotflow::verify::verify_all(&store, &calendar)
-        .await
-        .unwrap();
+    let report = verify_all(&store, &calendar).await.unwrap();
     assert_eq!(report.broken.len(), 1);
     assert_eq!(report.broken[0].1.seq, 4);
 }
@@ -163,9 +159,7 @@ async fn verify_history_command_reports_intact_and_broken_chains() {
         "{out}"
     );
 
-    let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-        .await
-        .unwrap();
+    let store = app.store().await;
     use sea_orm::ConnectionTrait;
     store
         .write

@@ -4,9 +4,9 @@
 //! reminders; a working-day deadline skips the holidays; the calendar feed; cron.
 
 use crate::harness::{
-    Backend, Mail, SmtpCapture, TestApp, example, on_each_backend, spawn_app, spawn_app_with,
+    Backend, ClockMode, Mail, Secret, SmtpCapture, TestApp, example, on_each_backend, spawn_app,
+    spawn_app_with,
 };
-use pilotflow::clock::ClockMode;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,7 +17,7 @@ async fn rehearsal(backend: Backend, start: &str, smtp: &SmtpCapture) -> TestApp
     spawn_app_with(backend, move |s| {
         s.clock_mode = ClockMode::Simulated;
         s.clock_start = Some(start);
-        s.smtp_url = Some(pilotflow::config::Secret::new(url));
+        s.smtp_url = Some(Secret::new(url));
         s.outbox_max_attempts = 2;
     })
     .await
@@ -533,7 +533,7 @@ async fn cron_runs_the_jobs_and_the_system_clock_hides_the_manual_trigger(backen
     let app = spawn_app_with(backend, move |s| {
         s.clock_mode = ClockMode::Simulated;
         s.clock_start = Some("2026-09-01T01:00:00Z".parse().unwrap());
-        s.smtp_url = Some(pilotflow::config::Secret::new(url));
+        s.smtp_url = Some(Secret::new(url));
         s.deadline_scan_cron = "* * * * * *".to_owned();
         s.outbox_cron = "* * * * * *".to_owned();
     })

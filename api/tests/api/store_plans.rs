@@ -3,10 +3,9 @@
 //! defaults; each transition must still find its case's rows by the case, not read every
 //! pending deadline of every case.
 
-use crate::harness::{Backend, fresh_postgres, on_each_backend};
+use crate::harness::entities::case_deadline;
+use crate::harness::{Backend, STILL_PENDING, Store, fresh_postgres, on_each_backend};
 use chrono::Utc;
-use pilotflow::store::entities::case_deadline;
-use pilotflow::store::{STILL_PENDING, Store};
 use sea_orm::{ConnectionTrait, EntityTrait, Set, Statement};
 
 const OTHER_CASES: usize = 1_500;

@@ -1,7 +1,7 @@
 //! The SQLite file's WAL: the writer never checkpoints, the store's own checkpointer copies
 //! the WAL back into the database file. SQLite only, as the WAL is.
 
-use pilotflow::store::Store;
+use crate::harness::Store;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::time::{Duration, Instant};
 
@@ -198,9 +198,9 @@ async fn integer(db: &DatabaseConnection, sql: &str) -> i64 {
 /// changes once.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_writer_thread_stores_rows_as_sqlx_does() {
+    use crate::harness::entities::{case, case_event};
+    use crate::harness::{CaseUpdate, CaseWrite, Transition};
     use chrono::{TimeZone, Utc};
-    use pilotflow::store::entities::{case, case_event};
-    use pilotflow::store::{CaseUpdate, CaseWrite, Transition};
     use sea_orm::EntityTrait;
 
     let (_dir, _path, store) = fresh_store().await;

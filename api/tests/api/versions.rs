@@ -1,8 +1,7 @@
 //! Workflow definitions are stored with version and content hash; a case keeps its version, and
 //! a changed file under an unchanged version is refused at startup.
 
-use crate::harness::{Backend, TestApp, on_each_backend, repo_root, spawn_app_with};
-use pilotflow::startup::Application;
+use crate::harness::{Application, Backend, TestApp, on_each_backend, repo_root, spawn_app_with};
 use serde_json::Value;
 
 async fn cases_keep_their_version_and_silent_edits_are_refused(backend: Backend) {

@@ -7,13 +7,21 @@
 //! name picks a backend: `cargo test -p pilotflow --test api -- postgres` runs the PostgreSQL
 //! ones, `-- --skip postgres` everything else.
 
-use pilotflow::config::Settings;
-use pilotflow::startup::Application;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
+
+// The library's paths the tests use, all here: elsewhere they are `crate::harness::…`, so a
+// module moving in api/src is followed in this one place.
+pub use pilotflow::clock::ClockMode;
+pub use pilotflow::config::{DEFAULT_DEMO_PASSWORD, Secret, Settings};
+pub use pilotflow::history::GENESIS;
+pub use pilotflow::holidays::calendar as holiday_calendar;
+pub use pilotflow::startup::Application;
+pub use pilotflow::store::{CaseUpdate, CaseWrite, STILL_PENDING, Store, Transition, entities};
+pub use pilotflow::verify::{Report, verify_all};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -100,7 +108,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         ..Settings::default()
     };
     if backend == Backend::Postgres {
-        settings.database_url = Some(pilotflow::config::Secret::new(fresh_postgres().await));
+        settings.database_url = Some(Secret::new(fresh_postgres().await));
     }
     tweak(&mut settings);
     let app = Application::build(settings.clone(), true)
@@ -230,9 +238,7 @@ impl TestApp {
         if let Some(t) = self.tokens.lock().unwrap().get(username) {
             return t.clone();
         }
-        let a = self
-            .login_raw(username, pilotflow::config::DEFAULT_DEMO_PASSWORD)
-            .await;
+        let a = self.login_raw(username, DEFAULT_DEMO_PASSWORD).await;
         let token = a.assert_ok()["token"].as_str().expect("token").to_owned();
         self.tokens
             .lock()
@@ -391,15 +397,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A store on this app's database, for reading and changing behind the service's back.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.settings.database_url(), 2)
+            .await
+            .expect("database")
+    }
+
     /// What was written is whole: every case's chain holds and replays to the stored case.
-    pub async fn assert_histories_intact(&self) -> pilotflow::verify::Report {
-        let store = pilotflow::store::Store::connect(&self.settings.database_url(), 2)
-            .await
-            .expect("database");
-        let calendar = pilotflow::holidays::calendar().unwrap();
-        let report = pilotflow::verify::verify_all(&store, &calendar)
-            .await
-            .expect("verify");
+    pub async fn assert_histories_intact(&self) -> Report {
+        let store = self.store().await;
+        let calendar = holiday_calendar().unwrap();
+        let report = verify_all(&store, &calendar).await.expect("verify");
         assert!(report.broken.is_empty(), "{:?}", report.broken);
         report
     }
