@@ -6,12 +6,15 @@
 //! and `on_each_backend!(name)` makes it two tests, `name::sqlite` and `name::postgres`. The
 //! name picks a backend: `cargo test -p pilotflow --test api -- postgres` runs the PostgreSQL
 //! ones, `-- --skip postgres` everything else.
+//!
+//! `TEST_LOG=1` shows the service's logs (tracing) in the test output: see `init_test_logs`.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
 
 // The library's paths the tests use, all here: elsewhere they are `crate::harness::…`, so a
 // module moving in api/src is followed in this one place.
@@ -39,17 +42,50 @@ macro_rules! on_each_backend {
         mod $name {
             #[tokio::test(flavor = "multi_thread")]
             async fn sqlite() {
+                $crate::harness::init_test_logs();
                 super::$name($crate::harness::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread")]
             async fn postgres() {
+                $crate::harness::init_test_logs();
                 super::$name($crate::harness::Backend::Postgres).await;
             }
         }
     };
 }
 pub(crate) use on_each_backend;
+
+/// With `TEST_LOG` set (to anything but empty or `0`), the service's logs go to the output of
+/// the test that caused them, as the service writes them (one line per request when it ends):
+/// libtest shows that output for a failing test, or for every test with `--nocapture`.
+/// `RUST_LOG` filters them (default `info`), e.g. `TEST_LOG=1 RUST_LOG=debug cargo test -p
+/// pilotflow --test api -- auth::logout`. Without `TEST_LOG` nothing is installed and the logs
+/// go nowhere.
+///
+/// Installs one global subscriber, once per test binary, on the first call (every test that
+/// starts the service or opens a store calls it). The service's own subscriber is installed by
+/// its binary (`init_logs` in api/src/main.rs), not by the library's `Application::build`, so
+/// this is the only one in the test process.
+pub fn init_test_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let wanted = std::env::var("TEST_LOG").is_ok_and(|v| !v.is_empty() && v != "0");
+        if !wanted {
+            return;
+        }
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // The test writer prints through libtest's capture, which the runtime's and the
+        // server's threads inherit from the test that started them.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_test_writer()
+            .try_init();
+    });
+}
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -95,6 +131,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_logs();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
