@@ -78,6 +78,13 @@ async fn login_answers_a_token_and_me_shows_the_user(backend: Backend) {
         )
         .await;
     assert_eq!(lower.assert_ok()["username"], "admin");
+}
+
+on_each_backend!(login_answers_a_token_and_me_shows_the_user);
+
+async fn wrong_credentials_malformed_logins_and_missing_tokens_are_refused(backend: Backend) {
+    let app = lenient_app(backend).await;
+    let token = token_of(&app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await);
 
     // Wrong password and unknown user answer the same, so user names do not leak.
     let wrong = app.login_raw("admin", "not-the-password").await;
@@ -137,7 +144,7 @@ async fn login_answers_a_token_and_me_shows_the_user(backend: Backend) {
         .assert_problem(401, "unauthenticated");
 }
 
-on_each_backend!(login_answers_a_token_and_me_shows_the_user);
+on_each_backend!(wrong_credentials_malformed_logins_and_missing_tokens_are_refused);
 
 async fn logout_revokes_only_that_token(backend: Backend) {
     let app = lenient_app(backend).await;
@@ -323,17 +330,26 @@ async fn throttling_counts_per_user_and_per_address(backend: Backend) {
     // From elsewhere ccbs (cleared) and c220200 (one failure) still sign in.
     token_of(&login_from(&app, d, "ccbs", DEFAULT_DEMO_PASSWORD).await);
     token_of(&login_from(&app, d, "c220200", DEFAULT_DEMO_PASSWORD).await);
+}
 
-    // Unknown user names are counted like known ones.
+on_each_backend!(throttling_counts_per_user_and_per_address);
+
+/// Unknown user names are counted like known ones.
+async fn unknown_user_names_are_throttled_like_known_ones(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.login_max_failures = 2).await;
+    let (a, b) = ([127, 0, 0, 2], [127, 0, 0, 3]);
     for _ in 0..2 {
         login_from(&app, a, "ghost", "x")
             .await
             .assert_problem(401, "login_failed");
     }
     assert_throttled(&login_from(&app, b, "ghost", "x").await, 15 * 60);
+}
 
-    // With a window of zero minutes nothing is ever blocked.
+on_each_backend!(unknown_user_names_are_throttled_like_known_ones);
+
+/// With a window of zero minutes nothing is ever blocked.
+async fn a_window_of_zero_minutes_blocks_nothing(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.login_max_failures = 1;
         s.login_window_minutes = 0;
@@ -347,7 +363,7 @@ async fn throttling_counts_per_user_and_per_address(backend: Backend) {
     token_of(&app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await);
 }
 
-on_each_backend!(throttling_counts_per_user_and_per_address);
+on_each_backend!(a_window_of_zero_minutes_blocks_nothing);
 
 // ---------------------------------------------------------------------------------------------
 // Users
@@ -372,10 +388,9 @@ async fn users_of(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-async fn the_admin_manages_users(backend: Backend) {
+/// The demo users: admin, one per city, one per county, twelve experts.
+async fn the_admin_lists_the_demo_users(backend: Backend) {
     let app = lenient_app(backend).await;
-
-    // The demo users: admin, one per city, one per county, twelve experts.
     let users = users_of(&app).await;
     assert_eq!(users.len(), 1 + 10 + 60 + 12, "{backend:?}");
     let names: Vec<&str> = users
@@ -419,8 +434,12 @@ async fn the_admin_manages_users(backend: Backend) {
     assert_eq!(find("d220102")["org_unit"], "220102");
     assert_eq!(find("expert01")["role"], "expert");
     assert_eq!(users.iter().filter(|u| u["role"] == "expert").count(), 12);
+}
 
-    // Only the provincial admin manages users.
+on_each_backend!(the_admin_lists_the_demo_users);
+
+async fn only_the_provincial_admin_manages_users(backend: Backend) {
+    let app = lenient_app(backend).await;
     for who in ["d220102", "c220100", "expert01"] {
         app.get(who, "/api/v1/users")
             .await
@@ -432,6 +451,18 @@ async fn the_admin_manages_users(backend: Backend) {
             .await
             .assert_problem(403, "forbidden");
     }
+    // The refused requests created nobody and changed nobody.
+    let users = users_of(&app).await;
+    assert_eq!(users.len(), 83);
+    assert!(!users.iter().any(|u| u["username"] == "sneaky"));
+    let d220103 = users.iter().find(|u| u["username"] == "d220103").unwrap();
+    assert_eq!(d220103["active"], true);
+}
+
+on_each_backend!(only_the_provincial_admin_manages_users);
+
+async fn the_admin_manages_users(backend: Backend) {
+    let app = lenient_app(backend).await;
 
     // Create a user, who can then sign in.
     let created = post_as(&app, "admin", "/api/v1/users", new_user("zhangsan")).await;
@@ -611,7 +642,7 @@ fn find_unit<'a>(node: &'a Value, code: &str) -> Option<&'a Value> {
         .find_map(|c| find_unit(c, code))
 }
 
-async fn org_units_form_the_jilin_tree_and_the_admin_adds_units(backend: Backend) {
+async fn org_units_form_the_jilin_tree(backend: Backend) {
     let app = lenient_app(backend).await;
     let tree = app.get("d220102", "/api/v1/org-units").await;
     let roots = tree.assert_ok().as_array().unwrap().clone();
@@ -679,6 +710,12 @@ async fn org_units_form_the_jilin_tree_and_the_admin_adds_units(backend: Backend
     // Every user sees the same tree.
     let as_expert = app.get("expert07", "/api/v1/org-units").await;
     assert_eq!(as_expert.assert_ok(), &Value::Array(roots.clone()));
+}
+
+on_each_backend!(org_units_form_the_jilin_tree);
+
+async fn the_admin_adds_org_units(backend: Backend) {
+    let app = lenient_app(backend).await;
 
     // The admin adds a county under 长春市; it then appears in the tree.
     let unit = json!({"code": "220199", "name": "长春新区", "level": "county",
@@ -778,7 +815,7 @@ async fn org_units_form_the_jilin_tree_and_the_admin_adds_units(backend: Backend
     assert!(find_unit(&tree.body[0], "220197").is_none());
 }
 
-on_each_backend!(org_units_form_the_jilin_tree_and_the_admin_adds_units);
+on_each_backend!(the_admin_adds_org_units);
 
 // ---------------------------------------------------------------------------------------------
 // Demo data
