@@ -140,13 +140,26 @@ async fn deadlines_are_kept_listed_and_found_overdue(backend: Backend) {
         statuses(&app, &sibling).await,
         [("application_cutoff".to_owned(), "pending".to_owned())]
     );
+}
+on_each_backend!(deadlines_are_kept_listed_and_found_overdue);
 
-    // A database without deadline rows gets them back at the next start.
+/// A database without deadline rows gets them back at the next start.
+async fn missing_deadline_rows_are_rebuilt_at_the_next_start(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.clock_mode = ClockMode::Simulated;
+        s.clock_start = Some("2026-09-20T01:00:00Z".parse().unwrap()); // 09:00 in Jilin
+    })
+    .await;
+    let elsewhere = app.create_case("d220202", "昌邑区申报").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let store = app.store().await;
     case_deadline::Entity::delete_many()
         .exec(&store.write)
         .await
         .unwrap();
+    assert!(statuses(&app, &elsewhere).await.is_empty());
     let restarted = Application::build(app.settings.clone(), true)
         .await
         .unwrap();
@@ -156,4 +169,4 @@ async fn deadlines_are_kept_listed_and_found_overdue(backend: Backend) {
         [("application_cutoff".to_owned(), "pending".to_owned())]
     );
 }
-on_each_backend!(deadlines_are_kept_listed_and_found_overdue);
+on_each_backend!(missing_deadline_rows_are_rebuilt_at_the_next_start);
