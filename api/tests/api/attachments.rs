@@ -312,7 +312,6 @@ async fn a_pdf_and_a_png_upload_and_download_unchanged(backend: Backend) {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
-
 on_each_backend!(a_pdf_and_a_png_upload_and_download_unchanged);
 
 async fn disguised_files_are_refused_and_nothing_is_kept(backend: Backend) {
@@ -397,7 +396,6 @@ async fn disguised_files_are_refused_and_nothing_is_kept(backend: Backend) {
         en.text
     );
 }
-
 on_each_backend!(disguised_files_are_refused_and_nothing_is_kept);
 
 async fn files_over_the_limit_are_refused_and_nothing_is_kept(backend: Backend) {
@@ -454,7 +452,6 @@ async fn files_over_the_limit_are_refused_and_nothing_is_kept(backend: Backend) 
     assert_eq!(stored_files(&app).len(), 1);
     assert_eq!(listed(&app, "d220102", &case).await.len(), 1);
 }
-
 on_each_backend!(files_over_the_limit_are_refused_and_nothing_is_kept);
 
 async fn an_upload_without_a_file_field_is_malformed(backend: Backend) {
@@ -506,7 +503,6 @@ async fn an_upload_without_a_file_field_is_malformed(backend: Backend) {
     assert_eq!(a.status, 201, "{}", a.text);
     assert_eq!(a.body["sha256"], sha256_hex(&bytes));
 }
-
 on_each_backend!(an_upload_without_a_file_field_is_malformed);
 
 async fn only_those_who_see_the_case_reach_its_attachments(backend: Backend) {
@@ -596,7 +592,6 @@ async fn only_those_who_see_the_case_reach_its_attachments(backend: Backend) {
     .await;
     a.assert_problem(404, "case_not_found");
 }
-
 on_each_backend!(only_those_who_see_the_case_reach_its_attachments);
 
 async fn an_assigned_expert_reads_attachments_but_does_not_add_them(backend: Backend) {
@@ -637,5 +632,4 @@ async fn an_assigned_expert_reads_attachments_but_does_not_add_them(backend: Bac
         .assert_problem(404, "case_not_found");
     assert_eq!(stored_files(&app).len(), 1);
 }
-
 on_each_backend!(an_assigned_expert_reads_attachments_but_does_not_add_them);

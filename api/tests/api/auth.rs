@@ -79,7 +79,6 @@ async fn login_answers_a_token_and_me_shows_the_user(backend: Backend) {
         .await;
     assert_eq!(lower.assert_ok()["username"], "admin");
 }
-
 on_each_backend!(login_answers_a_token_and_me_shows_the_user);
 
 async fn wrong_credentials_malformed_logins_and_missing_tokens_are_refused(backend: Backend) {
@@ -143,7 +142,6 @@ async fn wrong_credentials_malformed_logins_and_missing_tokens_are_refused(backe
         .await
         .assert_problem(401, "unauthenticated");
 }
-
 on_each_backend!(wrong_credentials_malformed_logins_and_missing_tokens_are_refused);
 
 async fn logout_revokes_only_that_token(backend: Backend) {
@@ -184,7 +182,6 @@ async fn logout_revokes_only_that_token(backend: Backend) {
         "c220100"
     );
 }
-
 on_each_backend!(logout_revokes_only_that_token);
 
 async fn an_expired_token_is_refused(backend: Backend) {
@@ -195,7 +192,6 @@ async fn an_expired_token_is_refused(backend: Backend) {
         .await
         .assert_problem(401, "unauthenticated");
 }
-
 on_each_backend!(an_expired_token_is_refused);
 
 // ---------------------------------------------------------------------------------------------
@@ -259,7 +255,6 @@ async fn five_failures_lock_the_user_but_not_the_office(backend: Backend) {
     // Existing tokens are not affected.
     assert_eq!(me_with(&app, &admin).await.assert_ok()["username"], "admin");
 }
-
 on_each_backend!(five_failures_lock_the_user_but_not_the_office);
 
 /// Signs in from another loopback address (the service keys the throttle by the peer address).
@@ -331,7 +326,6 @@ async fn throttling_counts_per_user_and_per_address(backend: Backend) {
     token_of(&login_from(&app, d, "ccbs", DEFAULT_DEMO_PASSWORD).await);
     token_of(&login_from(&app, d, "c220200", DEFAULT_DEMO_PASSWORD).await);
 }
-
 on_each_backend!(throttling_counts_per_user_and_per_address);
 
 /// Unknown user names are counted like known ones.
@@ -345,7 +339,6 @@ async fn unknown_user_names_are_throttled_like_known_ones(backend: Backend) {
     }
     assert_throttled(&login_from(&app, b, "ghost", "x").await, 15 * 60);
 }
-
 on_each_backend!(unknown_user_names_are_throttled_like_known_ones);
 
 /// With a window of zero minutes nothing is ever blocked.
@@ -362,7 +355,6 @@ async fn a_window_of_zero_minutes_blocks_nothing(backend: Backend) {
     }
     token_of(&app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await);
 }
-
 on_each_backend!(a_window_of_zero_minutes_blocks_nothing);
 
 // ---------------------------------------------------------------------------------------------
@@ -435,7 +427,6 @@ async fn the_admin_lists_the_demo_users(backend: Backend) {
     assert_eq!(find("expert01")["role"], "expert");
     assert_eq!(users.iter().filter(|u| u["role"] == "expert").count(), 12);
 }
-
 on_each_backend!(the_admin_lists_the_demo_users);
 
 async fn only_the_provincial_admin_manages_users(backend: Backend) {
@@ -458,7 +449,6 @@ async fn only_the_provincial_admin_manages_users(backend: Backend) {
     let d220103 = users.iter().find(|u| u["username"] == "d220103").unwrap();
     assert_eq!(d220103["active"], true);
 }
-
 on_each_backend!(only_the_provincial_admin_manages_users);
 
 async fn the_admin_manages_users(backend: Backend) {
@@ -616,7 +606,6 @@ async fn the_admin_manages_users(backend: Backend) {
     let still = app.login_raw("zhangsan", "new-passw0rd").await;
     assert_eq!(still.assert_ok()["user"]["email"], "zsf@example.cn");
 }
-
 on_each_backend!(the_admin_manages_users);
 
 // ---------------------------------------------------------------------------------------------
@@ -711,7 +700,6 @@ async fn org_units_form_the_jilin_tree(backend: Backend) {
     let as_expert = app.get("expert07", "/api/v1/org-units").await;
     assert_eq!(as_expert.assert_ok(), &Value::Array(roots.clone()));
 }
-
 on_each_backend!(org_units_form_the_jilin_tree);
 
 async fn the_admin_adds_org_units(backend: Backend) {
@@ -814,7 +802,6 @@ async fn the_admin_adds_org_units(backend: Backend) {
     assert!(find_unit(&tree.body[0], "220198").is_none());
     assert!(find_unit(&tree.body[0], "220197").is_none());
 }
-
 on_each_backend!(the_admin_adds_org_units);
 
 // ---------------------------------------------------------------------------------------------
@@ -858,7 +845,6 @@ async fn demo_users_sign_in_with_the_demo_password(backend: Backend) {
         .await
         .assert_problem(401, "login_failed");
 }
-
 on_each_backend!(demo_users_sign_in_with_the_demo_password);
 
 async fn a_configured_demo_password_replaces_the_default(backend: Backend) {
@@ -945,7 +931,6 @@ async fn accept_language_en_gives_english_problem_details(backend: Backend) {
     let chinese = post_as(&app, "admin", "/api/v1/users", body).await;
     assert_eq!(chinese.body["errors"][0]["message"], "电子邮箱格式不正确");
 }
-
 on_each_backend!(accept_language_en_gives_english_problem_details);
 
 /// A well-formed JSON body with a number where the role name belongs is a wrong value at

@@ -133,7 +133,6 @@ async fn the_application_path_runs_from_submit_to_confirm(backend: Backend) {
     assert_eq!(report.broken.len(), 1);
     assert_eq!(report.broken[0].1.seq, 4);
 }
-
 on_each_backend!(the_application_path_runs_from_submit_to_confirm);
 
 #[tokio::test(flavor = "multi_thread")]

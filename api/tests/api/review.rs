@@ -89,7 +89,6 @@ async fn recusal_is_refused_with_the_expert_and_the_reason(backend: Backend) {
     .await
     .assert_problem(403, "forbidden");
 }
-
 on_each_backend!(recusal_is_refused_with_the_expert_and_the_reason);
 
 async fn scoring_is_blind_and_independent(backend: Backend) {
@@ -210,7 +209,6 @@ async fn scoring_is_blind_and_independent(backend: Backend) {
     assert_eq!(sheets["expert04"], "submitted");
     assert_eq!(sheets["expert05"], "pending");
 }
-
 on_each_backend!(scoring_is_blind_and_independent);
 
 /// Three sheets far apart: the province's aggregate, its dispersion flag, and a sheet reopened
@@ -303,7 +301,6 @@ async fn the_province_aggregates_the_sheets_and_reopens_one(backend: Backend) {
     assert_eq!(app.state(&id).await, "decision");
     app.assert_histories_intact().await;
 }
-
 on_each_backend!(the_province_aggregates_the_sheets_and_reopens_one);
 
 /// Districts of three cities and their city reviewers.
@@ -495,7 +492,6 @@ async fn a_round_gets_balanced_panels_and_a_declined_seat_is_refilled(backend: B
     score_round(&app, &ids).await;
     app.assert_histories_intact().await;
 }
-
 on_each_backend!(a_round_gets_balanced_panels_and_a_declined_seat_is_refilled);
 
 /// The ranking of a scored round, sorted with competition ranks, for the province only; in
@@ -586,7 +582,6 @@ async fn a_scored_round_is_ranked_in_json_csv_and_xlsx(backend: Backend) {
     }
     app.assert_histories_intact().await;
 }
-
 on_each_backend!(a_scored_round_is_ranked_in_json_csv_and_xlsx);
 
 /// Decisions under numbered documents: several cases in one call, a number used once only
@@ -710,7 +705,6 @@ async fn decisions_take_each_document_number_once_and_batches_all_or_nothing(bac
     );
     app.assert_histories_intact().await;
 }
-
 on_each_backend!(decisions_take_each_document_number_once_and_batches_all_or_nothing);
 
 async fn final_acceptance_titles_the_zone_for_everyone_to_see(backend: Backend) {
@@ -802,7 +796,6 @@ async fn final_acceptance_titles_the_zone_for_everyone_to_see(backend: Backend) 
     assert_eq!(z["fields"]["recommended_national"], true);
     app.assert_histories_intact().await;
 }
-
 on_each_backend!(final_acceptance_titles_the_zone_for_everyone_to_see);
 
 async fn the_expert_pool_shows_fields_conflicts_and_load(backend: Backend) {
@@ -845,5 +838,4 @@ async fn the_expert_pool_shows_fields_conflicts_and_load(backend: Backend) {
         .await;
     assert_eq!(ok.assert_ok()["expertise"], json!(["party_building"]));
 }
-
 on_each_backend!(the_expert_pool_shows_fields_conflicts_and_load);
