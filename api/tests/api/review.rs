@@ -3,11 +3,8 @@
 //! declined seats and replacements), the ranking in JSON, CSV and xlsx (read back), decisions
 //! under numbered documents (duplicates refused, batches all or nothing), final acceptance
 //! and the zone listing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Backend, backends, example, spawn_app};
+use crate::harness::{Backend, TestApp, example, on_each_backend, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -92,13 +89,7 @@ async fn recusal_is_refused_with_the_expert_and_the_reason(backend: Backend) {
     .await
     .assert_problem(403, "forbidden");
 }
-
-#[tokio::test]
-async fn recusal_is_refused_with_the_expert_and_the_reason_on_both_backends() {
-    for b in backends() {
-        recusal_is_refused_with_the_expert_and_the_reason(b).await;
-    }
-}
+on_each_backend!(recusal_is_refused_with_the_expert_and_the_reason);
 
 async fn scoring_is_blind_and_independent(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -217,7 +208,20 @@ async fn scoring_is_blind_and_independent(backend: Backend) {
         .collect();
     assert_eq!(sheets["expert04"], "submitted");
     assert_eq!(sheets["expert05"], "pending");
+}
+on_each_backend!(scoring_is_blind_and_independent);
 
+/// Three sheets far apart: the province's aggregate, its dispersion flag, and a sheet reopened
+/// by the province and submitted again.
+async fn the_province_aggregates_the_sheets_and_reopens_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let id = app
+        .in_expert_review("南关区申报", &["expert04", "expert05", "expert10"])
+        .await;
+    let sheet_path = format!("/api/v1/cases/{id}/reviews/score/sheet");
+    app.act("expert04", &id, "score", sheet([22, 21, 18, 13, 13]))
+        .await
+        .assert_ok();
     app.act("expert05", &id, "score", sheet([12, 12, 10, 8, 8]))
         .await
         .assert_ok();
@@ -297,13 +301,7 @@ async fn scoring_is_blind_and_independent(backend: Backend) {
     assert_eq!(app.state(&id).await, "decision");
     app.assert_histories_intact().await;
 }
-
-#[tokio::test]
-async fn scoring_is_blind_and_independent_on_both_backends() {
-    for b in backends() {
-        scoring_is_blind_and_independent(b).await;
-    }
-}
+on_each_backend!(the_province_aggregates_the_sheets_and_reopens_one);
 
 /// Districts of three cities and their city reviewers.
 const DISTRICTS: [(&str, &str); 8] = [
@@ -317,8 +315,8 @@ const DISTRICTS: [(&str, &str); 8] = [
     ("d220302", "c220300"),
 ];
 
-async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// A case of each of `DISTRICTS`, in that order, waiting for its panel.
+async fn round_awaiting_panels(app: &TestApp) -> Vec<String> {
     let mut ids = Vec::new();
     for (district, city) in DISTRICTS {
         ids.push(
@@ -326,6 +324,11 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
                 .await,
         );
     }
+    ids
+}
+
+/// The province sets the round's panels in one call, three experts a case; its report.
+async fn assign_panels(app: &TestApp) -> Value {
     let bulk = app
         .call(
             "admin",
@@ -334,8 +337,50 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
             Some(json!({"workflow": "pilot-zone", "experts_per_case": 3})),
         )
         .await;
-    let report = bulk.assert_ok();
+    let report = bulk.assert_ok().clone();
     assert_eq!(report["cases"].as_array().unwrap().len(), 8);
+    report
+}
+
+/// Everyone on each case's panel scores it: the case's position in `ids` sets its points.
+/// The score each case must then have, in the order of `ids`.
+async fn score_round(app: &TestApp, ids: &[String]) -> Vec<f64> {
+    let mut expected_scores = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        let panel = app.get("admin", &format!("/api/v1/cases/{id}/panel")).await;
+        let experts: Vec<String> = panel.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["username"].as_str().unwrap().to_owned())
+            .collect();
+        let base = 10 + (i as u32 % 4) * 2;
+        for e in &experts {
+            app.act(e, id, "score", sheet([base, base, base, 8, 8]))
+                .await
+                .assert_ok();
+        }
+        expected_scores.push(f64::from(base * 3 + 16));
+        assert_eq!(app.state(id).await, "decision");
+    }
+    expected_scores
+}
+
+/// The round's eight cases with their panels set in bulk and every sheet in, so each waits
+/// for the province's decision: their ids and the scores they must have.
+async fn scored_round(app: &TestApp) -> (Vec<String>, Vec<f64>) {
+    let ids = round_awaiting_panels(app).await;
+    assign_panels(app).await;
+    let expected_scores = score_round(app, &ids).await;
+    (ids, expected_scores)
+}
+
+/// Bulk assignment: balanced, no expert of the case's own city, nothing left for a second
+/// run; an expert declining a seat with a conflict, its replacement, and the conflict kept.
+async fn a_round_gets_balanced_panels_and_a_declined_seat_is_refilled(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ids = round_awaiting_panels(&app).await;
+    let report = assign_panels(&app).await;
     // 24 seats over 12 experts: two each.
     let loads: Vec<u64> = report["loads"]
         .as_object()
@@ -443,25 +488,17 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
         .await
         .assert_problem(422, "recusal_required");
 
-    // Everyone scores: the case's position in the list sets its points.
-    let mut expected_scores = Vec::new();
-    for (i, id) in ids.iter().enumerate() {
-        let panel = app.get("admin", &format!("/api/v1/cases/{id}/panel")).await;
-        let experts: Vec<String> = panel.body["members"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["username"].as_str().unwrap().to_owned())
-            .collect();
-        let base = 10 + (i as u32 % 4) * 2;
-        for e in &experts {
-            app.act(e, id, "score", sheet([base, base, base, 8, 8]))
-                .await
-                .assert_ok();
-        }
-        expected_scores.push(f64::from(base * 3 + 16));
-        assert_eq!(app.state(id).await, "decision");
-    }
+    // Everyone scores, the replacement too: every review completes.
+    score_round(&app, &ids).await;
+    app.assert_histories_intact().await;
+}
+on_each_backend!(a_round_gets_balanced_panels_and_a_declined_seat_is_refilled);
+
+/// The ranking of a scored round, sorted with competition ranks, for the province only; in
+/// CSV and in xlsx (read back row by row).
+async fn a_scored_round_is_ranked_in_json_csv_and_xlsx(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ids, expected_scores) = scored_round(&app).await;
     let ranking = app
         .get("admin", "/api/v1/rounds/2027/ranking?workflow=pilot-zone")
         .await;
@@ -543,6 +580,15 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
             item["score"].as_f64().unwrap()
         );
     }
+    app.assert_histories_intact().await;
+}
+on_each_backend!(a_scored_round_is_ranked_in_json_csv_and_xlsx);
+
+/// Decisions under numbered documents: several cases in one call, a number used once only
+/// (by a batch or a single action), a batch all or nothing, rejections with their reasons.
+async fn decisions_take_each_document_number_once_and_batches_all_or_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (ids, _) = scored_round(&app).await;
 
     // Decisions: two cases under one document, in one call.
     let version = |id: String| {
@@ -659,13 +705,7 @@ async fn a_round_is_assigned_scored_ranked_and_decided(backend: Backend) {
     );
     app.assert_histories_intact().await;
 }
-
-#[tokio::test]
-async fn a_round_is_assigned_scored_ranked_and_decided_on_both_backends() {
-    for b in backends() {
-        a_round_is_assigned_scored_ranked_and_decided(b).await;
-    }
-}
+on_each_backend!(decisions_take_each_document_number_once_and_batches_all_or_nothing);
 
 async fn final_acceptance_titles_the_zone_for_everyone_to_see(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -756,13 +796,7 @@ async fn final_acceptance_titles_the_zone_for_everyone_to_see(backend: Backend) 
     assert_eq!(z["fields"]["recommended_national"], true);
     app.assert_histories_intact().await;
 }
-
-#[tokio::test]
-async fn final_acceptance_titles_the_zone_for_everyone_to_see_on_both_backends() {
-    for b in backends() {
-        final_acceptance_titles_the_zone_for_everyone_to_see(b).await;
-    }
-}
+on_each_backend!(final_acceptance_titles_the_zone_for_everyone_to_see);
 
 async fn the_expert_pool_shows_fields_conflicts_and_load(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -804,10 +838,4 @@ async fn the_expert_pool_shows_fields_conflicts_and_load(backend: Backend) {
         .await;
     assert_eq!(ok.assert_ok()["expertise"], json!(["party_building"]));
 }
-
-#[tokio::test]
-async fn the_expert_pool_shows_fields_conflicts_and_load_on_both_backends() {
-    for b in backends() {
-        the_expert_pool_shows_fields_conflicts_and_load(b).await;
-    }
-}
+on_each_backend!(the_expert_pool_shows_fields_conflicts_and_load);

@@ -1,14 +1,13 @@
 //! The application path of the pilot-zone workflow over real HTTP, on SQLite and PostgreSQL,
 //! with the demo users and the example inputs; then the history chain and its verification.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Backend, backends, example, spawn_app};
+use crate::harness::{
+    Backend, GENESIS, example, holiday_calendar, on_each_backend, spawn_app, verify_all,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-async fn application_path(backend: Backend) {
+async fn the_application_path_runs_from_submit_to_confirm(backend: Backend) {
     let app = spawn_app(backend).await;
     let id = app.drafted("南关区社区治理和服务创新实验区申报").await;
 
@@ -102,7 +101,7 @@ async fn application_path(backend: Backend) {
         ]
     );
     assert_eq!(events[0]["type"], "started");
-    assert_eq!(events[0]["prev_hash"], pilotflow::cases::history::GENESIS);
+    assert_eq!(events[0]["prev_hash"], GENESIS);
     for pair in events.windows(2) {
         assert_eq!(pair[1]["prev_hash"], pair[0]["hash"]);
         assert_eq!(
@@ -116,13 +115,9 @@ async fn application_path(backend: Backend) {
     assert_eq!(confirm["to"], "in_experiment");
 
     // The stored chain verifies and replays; tampering with one event is found.
-    let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-        .await
-        .unwrap();
-    let calendar = pilotflow::admin::holidays::calendar().unwrap();
-    let report = pilotflow::tools::verify::verify_all(&store, &calendar)
-        .await
-        .unwrap();
+    let store = app.store().await;
+    let calendar = holiday_calendar().unwrap();
+    let report = verify_all(&store, &calendar).await.unwrap();
     assert_eq!((report.cases, report.events), (1, 10));
     assert!(report.broken.is_empty(), "{:?}", report.broken);
 
@@ -134,19 +129,11 @@ async fn application_path(backend: Backend) {
         ))
         .await
         .unwrap();
-    let report = pilotflow::tools::verify::verify_all(&store, &calendar)
-        .await
-        .unwrap();
+    let report = verify_all(&store, &calendar).await.unwrap();
     assert_eq!(report.broken.len(), 1);
     assert_eq!(report.broken[0].1.seq, 4);
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_application_path_runs_from_submit_to_confirm() {
-    for backend in backends() {
-        application_path(backend).await;
-    }
-}
+on_each_backend!(the_application_path_runs_from_submit_to_confirm);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn verify_history_command_reports_intact_and_broken_chains() {
@@ -171,9 +158,7 @@ async fn verify_history_command_reports_intact_and_broken_chains() {
         "{out}"
     );
 
-    let store = pilotflow::store::Store::connect(&app.settings.database_url(), 2)
-        .await
-        .unwrap();
+    let store = app.store().await;
     use sea_orm::ConnectionTrait;
     store
         .write
@@ -186,35 +171,33 @@ async fn verify_history_command_reports_intact_and_broken_chains() {
     assert!(out.contains(&format!("case {id}: event 3")), "{out}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn workflows_are_published_with_input_schemas_and_a_diagram() {
-    for backend in backends() {
-        let app = spawn_app(backend).await;
-        let list = app.get("d220102", "/api/v1/workflows").await;
-        assert_eq!(list.body[0]["key"], "pilot-zone");
-        assert_eq!(list.body[0]["version"], "1.0.0");
-        assert_eq!(list.body[0]["content_hash"].as_str().unwrap().len(), 64);
-        let wf = app.get("d220102", "/api/v1/workflows/pilot-zone").await;
-        let forward = wf.body["actions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|a| a["name"] == "forward")
-            .unwrap();
-        assert_eq!(
-            forward["input_schema"]["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
-        let diagram = app
-            .get("d220102", "/api/v1/workflows/pilot-zone/diagram")
-            .await;
-        assert!(
-            diagram.text.contains("\nstateDiagram-v2\n"),
-            "{}",
-            diagram.text
-        );
-        app.get("d220102", "/api/v1/workflows/no-such")
-            .await
-            .assert_problem(404, "workflow_not_found");
-    }
+async fn workflows_are_published_with_input_schemas_and_a_diagram(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let list = app.get("d220102", "/api/v1/workflows").await;
+    assert_eq!(list.body[0]["key"], "pilot-zone");
+    assert_eq!(list.body[0]["version"], "1.0.0");
+    assert_eq!(list.body[0]["content_hash"].as_str().unwrap().len(), 64);
+    let wf = app.get("d220102", "/api/v1/workflows/pilot-zone").await;
+    let forward = wf.body["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "forward")
+        .unwrap();
+    assert_eq!(
+        forward["input_schema"]["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let diagram = app
+        .get("d220102", "/api/v1/workflows/pilot-zone/diagram")
+        .await;
+    assert!(
+        diagram.text.contains("\nstateDiagram-v2\n"),
+        "{}",
+        diagram.text
+    );
+    app.get("d220102", "/api/v1/workflows/no-such")
+        .await
+        .assert_problem(404, "workflow_not_found");
 }
+on_each_backend!(workflows_are_published_with_input_schemas_and_a_diagram);

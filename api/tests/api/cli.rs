@@ -1,5 +1,4 @@
 //! The `pilotflow` command line, run as a process from the repository root.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,4 +1,3 @@
-#![allow(clippy::expect_used)]
 //! The service's module graph, read from its source: imports run one way (http → the areas →
 //! store → the engine), with no loop among the modules, and only the store speaks SQL.
 

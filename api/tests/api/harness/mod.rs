@@ -1,15 +1,33 @@
-//! Test harness: the real application on port 0 over real HTTP, on a fresh SQLite file and on a
-//! fresh PostgreSQL database. `backends()` lists both; PostgreSQL is skipped only when
-//! `PF_TEST_SKIP_POSTGRES=1` (CI never sets it).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+//! Test harness: the real application on port 0 over real HTTP, on a fresh SQLite file or a
+//! fresh PostgreSQL database (`PF_TEST_POSTGRES_URL` names the server, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`).
+//!
+//! A test that runs on both databases is written once, as `async fn name(backend: Backend)`,
+//! and `on_each_backend!(name)` makes it two tests, `name::sqlite` and `name::postgres`. The
+//! name picks a backend: `cargo test -p pilotflow --test api -- postgres` runs the PostgreSQL
+//! ones, `-- --skip postgres` everything else.
+//!
+//! `TEST_LOG=1` shows the service's logs (tracing) in the test output: see `init_test_logs`.
 
-use pilotflow::config::Settings;
-use pilotflow::startup::Application;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Mutex, Once};
+
+// The library's paths the tests use, all here: elsewhere they are `crate::harness::…`, so a
+// module moving in api/src is followed in this one place.
+pub use pilotflow::admin::holidays::calendar as holiday_calendar;
+pub use pilotflow::cases::history::GENESIS;
+pub use pilotflow::clock::ClockMode;
+pub use pilotflow::config::{DEFAULT_DEMO_PASSWORD, Secret, Settings};
+pub use pilotflow::startup::Application;
+pub use pilotflow::store::{CaseUpdate, CaseWrite, STILL_PENDING, Store, Transition, entities};
+pub use pilotflow::tools::verify::{Report, verify_all};
+
+mod smtp;
+pub use smtp::{Mail, SmtpCapture};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -17,12 +35,59 @@ pub enum Backend {
     Postgres,
 }
 
-pub fn backends() -> Vec<Backend> {
-    let mut out = vec![Backend::Sqlite];
-    if std::env::var("PF_TEST_SKIP_POSTGRES").as_deref() != Ok("1") {
-        out.push(Backend::Postgres);
-    }
-    out
+/// `on_each_backend!(name)`, after `async fn name(backend: Backend) { … }`: the module `name`
+/// with the tests `sqlite` and `postgres`, each running `name` on its backend in a
+/// multi-threaded runtime (after kellnr's `#[db_test]`). The function stays a plain function,
+/// outside the macro, so rustfmt and the IDE see its body (rustfmt leaves macro bodies alone);
+/// one that no `on_each_backend!` names is dead code, which clippy's `-D warnings` refuses.
+macro_rules! on_each_backend {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                $crate::harness::init_test_logs();
+                super::$name($crate::harness::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn postgres() {
+                $crate::harness::init_test_logs();
+                super::$name($crate::harness::Backend::Postgres).await;
+            }
+        }
+    };
+}
+pub(crate) use on_each_backend;
+
+/// With `TEST_LOG` set (to anything but empty or `0`), the service's logs go to the output of
+/// the test that caused them, as the service writes them (one line per request when it ends):
+/// libtest shows that output for a failing test, or for every test with `--nocapture`.
+/// `RUST_LOG` filters them (default `info`), e.g. `TEST_LOG=1 RUST_LOG=debug cargo test -p
+/// pilotflow --test api -- auth::logout`. Without `TEST_LOG` nothing is installed and the logs
+/// go nowhere.
+///
+/// Installs one global subscriber, once per test binary, on the first call (every test that
+/// starts the service or opens a store calls it). The service's own subscriber is installed by
+/// its binary (`init_logs` in api/src/main.rs), not by the library's `Application::build`, so
+/// this is the only one in the test process.
+pub fn init_test_logs() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let wanted = std::env::var("TEST_LOG").is_ok_and(|v| !v.is_empty() && v != "0");
+        if !wanted {
+            return;
+        }
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        // The test writer prints through libtest's capture, which the runtime's and the
+        // server's threads inherit from the test that started them.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(std::io::stdout().is_terminal())
+            .with_test_writer()
+            .try_init();
+    });
 }
 
 pub fn repo_root() -> PathBuf {
@@ -46,7 +111,7 @@ pub async fn fresh_postgres() -> String {
     let name = format!("pf_test_{}", uuid::Uuid::new_v4().simple());
     let conn = sea_orm::Database::connect(&admin)
         .await
-        .expect("PostgreSQL must be running for the tests (see README); set PF_TEST_SKIP_POSTGRES=1 to skip it locally");
+        .expect("PostgreSQL must be running for the `::postgres` tests (see README; PF_TEST_POSTGRES_URL names it); `cargo test -p pilotflow -- --skip postgres` leaves them out");
     conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create test database");
@@ -58,7 +123,6 @@ pub async fn fresh_postgres() -> String {
 pub struct TestApp {
     pub backend: Backend,
     pub base: String,
-    pub port: u16,
     pub client: reqwest::Client,
     pub settings: Settings,
     pub data_dir: tempfile::TempDir,
@@ -70,6 +134,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    init_test_logs();
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = Settings {
         bind: "127.0.0.1:0".to_owned(),
@@ -83,7 +148,7 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
         ..Settings::default()
     };
     if backend == Backend::Postgres {
-        settings.database_url = Some(pilotflow::config::Secret::new(fresh_postgres().await));
+        settings.database_url = Some(Secret::new(fresh_postgres().await));
     }
     tweak(&mut settings);
     let app = Application::build(settings.clone(), true)
@@ -94,7 +159,6 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     TestApp {
         backend,
         base: format!("http://127.0.0.1:{port}"),
-        port,
         client: reqwest::Client::new(),
         settings,
         data_dir,
@@ -159,7 +223,6 @@ impl TestApp {
         TestApp {
             backend: app.backend,
             base: format!("http://127.0.0.1:{port}"),
-            port,
             client: reqwest::Client::new(),
             settings: app.settings.clone(),
             data_dir: tempfile::tempdir().expect("temp dir"),
@@ -215,9 +278,7 @@ impl TestApp {
         if let Some(t) = self.tokens.lock().unwrap().get(username) {
             return t.clone();
         }
-        let a = self
-            .login_raw(username, pilotflow::config::DEFAULT_DEMO_PASSWORD)
-            .await;
+        let a = self.login_raw(username, DEFAULT_DEMO_PASSWORD).await;
         let token = a.assert_ok()["token"].as_str().expect("token").to_owned();
         self.tokens
             .lock()
@@ -376,15 +437,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// A store on this app's database, for reading and changing behind the service's back.
+    pub async fn store(&self) -> Store {
+        Store::connect(&self.settings.database_url(), 2)
+            .await
+            .expect("database")
+    }
+
     /// What was written is whole: every case's chain holds and replays to the stored case.
-    pub async fn assert_histories_intact(&self) -> pilotflow::tools::verify::Report {
-        let store = pilotflow::store::Store::connect(&self.settings.database_url(), 2)
-            .await
-            .expect("database");
-        let calendar = pilotflow::admin::holidays::calendar().unwrap();
-        let report = pilotflow::tools::verify::verify_all(&store, &calendar)
-            .await
-            .expect("verify");
+    pub async fn assert_histories_intact(&self) -> Report {
+        let store = self.store().await;
+        let calendar = holiday_calendar().unwrap();
+        let report = verify_all(&store, &calendar).await.expect("verify");
         assert!(report.broken.is_empty(), "{:?}", report.broken);
         report
     }
@@ -396,120 +460,5 @@ impl TestApp {
             .as_array()
             .map(Vec::len)
             .unwrap_or(0)
-    }
-}
-
-/// A real SMTP server for one test: aiosmtpd (installed from PyPI by `scripts/test` into
-/// `target/test-tools`), writing what it receives to a maildir. It can be stopped and started
-/// again on the same port, to take mail away and bring it back.
-pub struct SmtpCapture {
-    pub port: u16,
-    dir: tempfile::TempDir,
-    child: Option<std::process::Child>,
-}
-
-/// One received mail, decoded.
-#[derive(Debug, Clone)]
-pub struct Mail {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    pub message_id: String,
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("PF_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo_root().join("target/test-tools/bin/python"))
-}
-
-impl SmtpCapture {
-    /// A port with nothing listening yet (`start` brings the server up on it).
-    pub fn reserve() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        Self {
-            port,
-            dir: tempfile::tempdir().expect("maildir"),
-            child: None,
-        }
-    }
-
-    pub async fn start_new() -> Self {
-        let mut smtp = Self::reserve();
-        smtp.start().await;
-        smtp
-    }
-
-    pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
-    }
-
-    pub async fn start(&mut self) {
-        let child = std::process::Command::new(python())
-            .args(["-m", "aiosmtpd", "-n", "-u", "-l"])
-            .arg(format!("127.0.0.1:{}", self.port))
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(self.dir.path().join("maildir"))
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("aiosmtpd starts (scripts/test installs it into target/test-tools)");
-        self.child = Some(child);
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("aiosmtpd did not start on port {}", self.port);
-    }
-
-    pub fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    /// Every mail received so far.
-    pub fn mails(&self) -> Vec<Mail> {
-        let mut out = Vec::new();
-        for sub in ["new", "cur"] {
-            let Ok(entries) = std::fs::read_dir(self.dir.path().join("maildir").join(sub)) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let raw = std::fs::read(entry.path()).expect("mail file");
-                let msg = mail_parser::MessageParser::default()
-                    .parse(&raw)
-                    .expect("a parsable mail");
-                let to = msg
-                    .to()
-                    .and_then(|a| a.first())
-                    .and_then(|a| a.address())
-                    .unwrap_or("")
-                    .to_owned();
-                out.push(Mail {
-                    to,
-                    subject: msg.subject().unwrap_or("").to_owned(),
-                    text: msg.body_text(0).map(|t| t.into_owned()).unwrap_or_default(),
-                    html: msg.body_html(0).map(|t| t.into_owned()).unwrap_or_default(),
-                    message_id: msg.message_id().unwrap_or("").to_owned(),
-                });
-            }
-        }
-        out
-    }
-}
-
-impl Drop for SmtpCapture {
-    fn drop(&mut self) {
-        self.stop();
     }
 }

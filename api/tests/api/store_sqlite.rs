@@ -1,9 +1,7 @@
 //! The SQLite file's WAL: the writer never checkpoints, the store's own checkpointer copies
 //! the WAL back into the database file. SQLite only, as the WAL is.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use pilotflow::store::Store;
+use crate::harness::{Store, init_test_logs};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 use std::time::{Duration, Instant};
 
@@ -39,6 +37,7 @@ async fn writes_reach_the_database_file_though_the_writer_never_checkpoints() {
 /// file back to 64 MiB instead of keeping it at its longest.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_wal_file_is_cut_back_after_a_burst() {
+    init_test_logs();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pilotflow.db");
     let limit = 64 << 20;
@@ -177,6 +176,7 @@ async fn eventually(mut done: impl AsyncFnMut() -> Result<(), String>) {
 
 /// A store on a new SQLite file (the directory goes when the first value is dropped).
 async fn fresh_store() -> (tempfile::TempDir, std::path::PathBuf, Store) {
+    init_test_logs();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("pilotflow.db");
     let store = Store::connect(&format!("sqlite://{}", path.display()), 2)
@@ -200,9 +200,9 @@ async fn integer(db: &DatabaseConnection, sql: &str) -> i64 {
 /// changes once.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_writer_thread_stores_rows_as_sqlx_does() {
+    use crate::harness::entities::{case, case_event};
+    use crate::harness::{CaseUpdate, CaseWrite, Transition};
     use chrono::{TimeZone, Utc};
-    use pilotflow::store::entities::{case, case_event};
-    use pilotflow::store::{CaseUpdate, CaseWrite, Transition};
     use sea_orm::EntityTrait;
 
     let (_dir, _path, store) = fresh_store().await;

@@ -1,10 +1,7 @@
 //! Attachments over real HTTP on SQLite and PostgreSQL: upload (judged by content, limited in
 //! size), download, listing, and who may do which — plus what is left on disk.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Answer, Backend, TestApp, backends, spawn_app, spawn_app_with};
+use crate::harness::{Answer, Backend, TestApp, on_each_backend, spawn_app, spawn_app_with};
 use reqwest::header::HeaderMap;
 use reqwest::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -199,7 +196,7 @@ fn decode_disposition(value: &str) -> String {
 
 // ---------------------------------------------------------------------------------------------
 
-async fn upload_and_download(backend: Backend) {
+async fn a_pdf_and_a_png_upload_and_download_unchanged(backend: Backend) {
     let app = spawn_app(backend).await;
     let case = app.drafted("南关区实验区申报(附件)").await;
     assert!(listed(&app, "d220102", &case).await.is_empty());
@@ -315,15 +312,9 @@ async fn upload_and_download(backend: Backend) {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+on_each_backend!(a_pdf_and_a_png_upload_and_download_unchanged);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_pdf_and_a_png_upload_and_download_unchanged() {
-    for backend in backends() {
-        upload_and_download(backend).await;
-    }
-}
-
-async fn disguised(backend: Backend) {
+async fn disguised_files_are_refused_and_nothing_is_kept(backend: Backend) {
     let app = spawn_app(backend).await;
     let case = app.drafted("南关区实验区申报(伪装文件)").await;
     let good = upload(
@@ -405,15 +396,9 @@ async fn disguised(backend: Backend) {
         en.text
     );
 }
+on_each_backend!(disguised_files_are_refused_and_nothing_is_kept);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn disguised_files_are_refused_and_nothing_is_kept() {
-    for backend in backends() {
-        disguised(backend).await;
-    }
-}
-
-async fn oversize(backend: Backend) {
+async fn files_over_the_limit_are_refused_and_nothing_is_kept(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.max_upload_bytes = 1024).await;
     let case = app.drafted("南关区实验区申报(超大文件)").await;
 
@@ -467,15 +452,9 @@ async fn oversize(backend: Backend) {
     assert_eq!(stored_files(&app).len(), 1);
     assert_eq!(listed(&app, "d220102", &case).await.len(), 1);
 }
+on_each_backend!(files_over_the_limit_are_refused_and_nothing_is_kept);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn files_over_the_limit_are_refused_and_nothing_is_kept() {
-    for backend in backends() {
-        oversize(backend).await;
-    }
-}
-
-async fn malformed(backend: Backend) {
+async fn an_upload_without_a_file_field_is_malformed(backend: Backend) {
     let app = spawn_app(backend).await;
     let case = app.drafted("南关区实验区申报(格式错误)").await;
 
@@ -524,15 +503,9 @@ async fn malformed(backend: Backend) {
     assert_eq!(a.status, 201, "{}", a.text);
     assert_eq!(a.body["sha256"], sha256_hex(&bytes));
 }
+on_each_backend!(an_upload_without_a_file_field_is_malformed);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_upload_without_a_file_field_is_malformed() {
-    for backend in backends() {
-        malformed(backend).await;
-    }
-}
-
-async fn who_may(backend: Backend) {
+async fn only_those_who_see_the_case_reach_its_attachments(backend: Backend) {
     let app = spawn_app(backend).await;
     let case = app.drafted("南关区实验区申报(权限)").await;
     let bytes = pdf(600);
@@ -619,15 +592,9 @@ async fn who_may(backend: Backend) {
     .await;
     a.assert_problem(404, "case_not_found");
 }
+on_each_backend!(only_those_who_see_the_case_reach_its_attachments);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn only_those_who_see_the_case_reach_its_attachments() {
-    for backend in backends() {
-        who_may(backend).await;
-    }
-}
-
-async fn experts(backend: Backend) {
+async fn an_assigned_expert_reads_attachments_but_does_not_add_them(backend: Backend) {
     let app = spawn_app(backend).await;
     let case = app
         .in_expert_review("南关区实验区申报(专家)", &["expert04"])
@@ -665,10 +632,4 @@ async fn experts(backend: Backend) {
         .assert_problem(404, "case_not_found");
     assert_eq!(stored_files(&app).len(), 1);
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_assigned_expert_reads_attachments_but_does_not_add_them() {
-    for backend in backends() {
-        experts(backend).await;
-    }
-}
+on_each_backend!(an_assigned_expert_reads_attachments_but_does_not_add_them);

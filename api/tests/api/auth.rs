@@ -1,11 +1,10 @@
 //! Signing in and out, tokens, the throttling of failed logins, the admin's management of users
 //! and org units, the demo data, and English problem details — on SQLite and PostgreSQL.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
-
-use common::{Answer, Backend, TestApp, backends, spawn_app, spawn_app_with};
-use pilotflow::config::DEFAULT_DEMO_PASSWORD;
+use crate::harness::{
+    Answer, Backend, DEFAULT_DEMO_PASSWORD, Secret, TestApp, on_each_backend, spawn_app,
+    spawn_app_with,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -40,7 +39,7 @@ fn token_of(a: &Answer) -> String {
 // ---------------------------------------------------------------------------------------------
 // Login, /me, logout
 
-async fn login_and_me(backend: Backend) {
+async fn login_answers_a_token_and_me_shows_the_user(backend: Backend) {
     let app = lenient_app(backend).await;
 
     let ok = app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await;
@@ -79,6 +78,12 @@ async fn login_and_me(backend: Backend) {
         )
         .await;
     assert_eq!(lower.assert_ok()["username"], "admin");
+}
+on_each_backend!(login_answers_a_token_and_me_shows_the_user);
+
+async fn wrong_credentials_malformed_logins_and_missing_tokens_are_refused(backend: Backend) {
+    let app = lenient_app(backend).await;
+    let token = token_of(&app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await);
 
     // Wrong password and unknown user answer the same, so user names do not leak.
     let wrong = app.login_raw("admin", "not-the-password").await;
@@ -137,15 +142,9 @@ async fn login_and_me(backend: Backend) {
         .await
         .assert_problem(401, "unauthenticated");
 }
+on_each_backend!(wrong_credentials_malformed_logins_and_missing_tokens_are_refused);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn login_answers_a_token_and_me_shows_the_user() {
-    for backend in backends() {
-        login_and_me(backend).await;
-    }
-}
-
-async fn logout_revokes(backend: Backend) {
+async fn logout_revokes_only_that_token(backend: Backend) {
     let app = lenient_app(backend).await;
     let first = token_of(&app.login_raw("c220100", DEFAULT_DEMO_PASSWORD).await);
     let second = token_of(&app.login_raw("c220100", DEFAULT_DEMO_PASSWORD).await);
@@ -183,15 +182,9 @@ async fn logout_revokes(backend: Backend) {
         "c220100"
     );
 }
+on_each_backend!(logout_revokes_only_that_token);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn logout_revokes_only_that_token() {
-    for backend in backends() {
-        logout_revokes(backend).await;
-    }
-}
-
-async fn expired_tokens(backend: Backend) {
+async fn an_expired_token_is_refused(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.token_ttl_hours = 0).await;
     let login = app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await;
     let token = token_of(&login);
@@ -199,13 +192,7 @@ async fn expired_tokens(backend: Backend) {
         .await
         .assert_problem(401, "unauthenticated");
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn an_expired_token_is_refused() {
-    for backend in backends() {
-        expired_tokens(backend).await;
-    }
-}
+on_each_backend!(an_expired_token_is_refused);
 
 // ---------------------------------------------------------------------------------------------
 // Throttling of failed logins (keys: `user:<name>` and `addr:<client ip>`, each with its own
@@ -220,7 +207,7 @@ fn assert_throttled(a: &Answer, window_seconds: i64) {
     assert!(a.body.get("token").is_none());
 }
 
-async fn throttling_default(backend: Backend) {
+async fn five_failures_lock_the_user_but_not_the_office(backend: Backend) {
     let app = spawn_app(backend).await;
     assert_eq!(app.settings.login_max_failures, 5);
     assert_eq!(app.settings.login_window_minutes, 15);
@@ -268,13 +255,7 @@ async fn throttling_default(backend: Backend) {
     // Existing tokens are not affected.
     assert_eq!(me_with(&app, &admin).await.assert_ok()["username"], "admin");
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn five_failures_lock_the_user_but_not_the_office() {
-    for backend in backends() {
-        throttling_default(backend).await;
-    }
-}
+on_each_backend!(five_failures_lock_the_user_but_not_the_office);
 
 /// Signs in from another loopback address (the service keys the throttle by the peer address).
 async fn login_from(app: &TestApp, ip: [u8; 4], username: &str, password: &str) -> Answer {
@@ -290,7 +271,7 @@ async fn login_from(app: &TestApp, ip: [u8; 4], username: &str, password: &str) 
     .await
 }
 
-async fn throttling_keys(backend: Backend) {
+async fn throttling_counts_per_user_and_per_address(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.login_max_failures = 3;
         s.login_max_failures_per_address = 3;
@@ -344,17 +325,24 @@ async fn throttling_keys(backend: Backend) {
     // From elsewhere ccbs (cleared) and c220200 (one failure) still sign in.
     token_of(&login_from(&app, d, "ccbs", DEFAULT_DEMO_PASSWORD).await);
     token_of(&login_from(&app, d, "c220200", DEFAULT_DEMO_PASSWORD).await);
+}
+on_each_backend!(throttling_counts_per_user_and_per_address);
 
-    // Unknown user names are counted like known ones.
+/// Unknown user names are counted like known ones.
+async fn unknown_user_names_are_throttled_like_known_ones(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.login_max_failures = 2).await;
+    let (a, b) = ([127, 0, 0, 2], [127, 0, 0, 3]);
     for _ in 0..2 {
         login_from(&app, a, "ghost", "x")
             .await
             .assert_problem(401, "login_failed");
     }
     assert_throttled(&login_from(&app, b, "ghost", "x").await, 15 * 60);
+}
+on_each_backend!(unknown_user_names_are_throttled_like_known_ones);
 
-    // With a window of zero minutes nothing is ever blocked.
+/// With a window of zero minutes nothing is ever blocked.
+async fn a_window_of_zero_minutes_blocks_nothing(backend: Backend) {
     let app = spawn_app_with(backend, |s| {
         s.login_max_failures = 1;
         s.login_window_minutes = 0;
@@ -367,13 +355,7 @@ async fn throttling_keys(backend: Backend) {
     }
     token_of(&app.login_raw("admin", DEFAULT_DEMO_PASSWORD).await);
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn throttling_counts_per_user_and_per_address() {
-    for backend in backends() {
-        throttling_keys(backend).await;
-    }
-}
+on_each_backend!(a_window_of_zero_minutes_blocks_nothing);
 
 // ---------------------------------------------------------------------------------------------
 // Users
@@ -398,10 +380,9 @@ async fn users_of(app: &TestApp) -> Vec<Value> {
         .clone()
 }
 
-async fn user_management(backend: Backend) {
+/// The demo users: admin, one per city, one per county, twelve experts.
+async fn the_admin_lists_the_demo_users(backend: Backend) {
     let app = lenient_app(backend).await;
-
-    // The demo users: admin, one per city, one per county, twelve experts.
     let users = users_of(&app).await;
     assert_eq!(users.len(), 1 + 10 + 60 + 12, "{backend:?}");
     let names: Vec<&str> = users
@@ -445,8 +426,11 @@ async fn user_management(backend: Backend) {
     assert_eq!(find("d220102")["org_unit"], "220102");
     assert_eq!(find("expert01")["role"], "expert");
     assert_eq!(users.iter().filter(|u| u["role"] == "expert").count(), 12);
+}
+on_each_backend!(the_admin_lists_the_demo_users);
 
-    // Only the provincial admin manages users.
+async fn only_the_provincial_admin_manages_users(backend: Backend) {
+    let app = lenient_app(backend).await;
     for who in ["d220102", "c220100", "expert01"] {
         app.get(who, "/api/v1/users")
             .await
@@ -458,6 +442,17 @@ async fn user_management(backend: Backend) {
             .await
             .assert_problem(403, "forbidden");
     }
+    // The refused requests created nobody and changed nobody.
+    let users = users_of(&app).await;
+    assert_eq!(users.len(), 83);
+    assert!(!users.iter().any(|u| u["username"] == "sneaky"));
+    let d220103 = users.iter().find(|u| u["username"] == "d220103").unwrap();
+    assert_eq!(d220103["active"], true);
+}
+on_each_backend!(only_the_provincial_admin_manages_users);
+
+async fn the_admin_manages_users(backend: Backend) {
+    let app = lenient_app(backend).await;
 
     // Create a user, who can then sign in.
     let created = post_as(&app, "admin", "/api/v1/users", new_user("zhangsan")).await;
@@ -611,13 +606,7 @@ async fn user_management(backend: Backend) {
     let still = app.login_raw("zhangsan", "new-passw0rd").await;
     assert_eq!(still.assert_ok()["user"]["email"], "zsf@example.cn");
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn the_admin_manages_users() {
-    for backend in backends() {
-        user_management(backend).await;
-    }
-}
+on_each_backend!(the_admin_manages_users);
 
 // ---------------------------------------------------------------------------------------------
 // Org units
@@ -642,7 +631,7 @@ fn find_unit<'a>(node: &'a Value, code: &str) -> Option<&'a Value> {
         .find_map(|c| find_unit(c, code))
 }
 
-async fn org_units(backend: Backend) {
+async fn org_units_form_the_jilin_tree(backend: Backend) {
     let app = lenient_app(backend).await;
     let tree = app.get("d220102", "/api/v1/org-units").await;
     let roots = tree.assert_ok().as_array().unwrap().clone();
@@ -710,6 +699,11 @@ async fn org_units(backend: Backend) {
     // Every user sees the same tree.
     let as_expert = app.get("expert07", "/api/v1/org-units").await;
     assert_eq!(as_expert.assert_ok(), &Value::Array(roots.clone()));
+}
+on_each_backend!(org_units_form_the_jilin_tree);
+
+async fn the_admin_adds_org_units(backend: Backend) {
+    let app = lenient_app(backend).await;
 
     // The admin adds a county under 长春市; it then appears in the tree.
     let unit = json!({"code": "220199", "name": "长春新区", "level": "county",
@@ -808,18 +802,12 @@ async fn org_units(backend: Backend) {
     assert!(find_unit(&tree.body[0], "220198").is_none());
     assert!(find_unit(&tree.body[0], "220197").is_none());
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn org_units_form_the_jilin_tree_and_the_admin_adds_units() {
-    for backend in backends() {
-        org_units(backend).await;
-    }
-}
+on_each_backend!(the_admin_adds_org_units);
 
 // ---------------------------------------------------------------------------------------------
 // Demo data
 
-async fn demo_users(backend: Backend) {
+async fn demo_users_sign_in_with_the_demo_password(backend: Backend) {
     let app = lenient_app(backend).await;
     let mut names = vec![
         "c220100".to_owned(),
@@ -857,32 +845,24 @@ async fn demo_users(backend: Backend) {
         .await
         .assert_problem(401, "login_failed");
 }
+on_each_backend!(demo_users_sign_in_with_the_demo_password);
 
-#[tokio::test(flavor = "multi_thread")]
-async fn demo_users_sign_in_with_the_demo_password() {
-    for backend in backends() {
-        demo_users(backend).await;
-    }
+async fn a_configured_demo_password_replaces_the_default(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.demo_password = Secret::new("another-demo-pw");
+    })
+    .await;
+    app.login_raw("d220102", DEFAULT_DEMO_PASSWORD)
+        .await
+        .assert_problem(401, "login_failed");
+    token_of(&app.login_raw("d220102", "another-demo-pw").await);
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_configured_demo_password_replaces_the_default() {
-    for backend in backends() {
-        let app = spawn_app_with(backend, |s| {
-            s.demo_password = pilotflow::config::Secret::new("another-demo-pw");
-        })
-        .await;
-        app.login_raw("d220102", DEFAULT_DEMO_PASSWORD)
-            .await
-            .assert_problem(401, "login_failed");
-        token_of(&app.login_raw("d220102", "another-demo-pw").await);
-    }
-}
+on_each_backend!(a_configured_demo_password_replaces_the_default);
 
 // ---------------------------------------------------------------------------------------------
 // Language of problem details
 
-async fn languages(backend: Backend) {
+async fn accept_language_en_gives_english_problem_details(backend: Backend) {
     let app = lenient_app(backend).await;
     let me = |lang: Option<&'static str>| {
         let mut req = app.client.get(app.url("/api/v1/me"));
@@ -951,25 +931,17 @@ async fn languages(backend: Backend) {
     let chinese = post_as(&app, "admin", "/api/v1/users", body).await;
     assert_eq!(chinese.body["errors"][0]["message"], "电子邮箱格式不正确");
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn accept_language_en_gives_english_problem_details() {
-    for backend in backends() {
-        languages(backend).await;
-    }
-}
+on_each_backend!(accept_language_en_gives_english_problem_details);
 
 /// A well-formed JSON body with a number where the role name belongs is a wrong value at
 /// `/role` (422), not "invalid JSON" (400). Currently answered 400 `malformed_request`:
 /// serde_json reports a non-string enum as a syntax error, and `http::parse_json` trusts that.
-#[tokio::test(flavor = "multi_thread")]
-async fn a_number_as_role_is_a_validation_error() {
-    for backend in backends() {
-        let app = lenient_app(backend).await;
-        let mut body = new_user("lisi");
-        body["role"] = json!(7);
-        let a = post_as(&app, "admin", "/api/v1/users", body).await;
-        a.assert_problem(422, "validation_failed");
-        assert_eq!(a.pointers(), ["/role"], "{}", a.text);
-    }
+async fn a_number_as_role_is_a_validation_error(backend: Backend) {
+    let app = lenient_app(backend).await;
+    let mut body = new_user("lisi");
+    body["role"] = json!(7);
+    let a = post_as(&app, "admin", "/api/v1/users", body).await;
+    a.assert_problem(422, "validation_failed");
+    assert_eq!(a.pointers(), ["/role"], "{}", a.text);
 }
+on_each_backend!(a_number_as_role_is_a_validation_error);
