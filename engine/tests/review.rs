@@ -187,7 +187,7 @@ fn recusal_covers_the_unit_its_city_its_districts_and_declared_conflicts() {
     assert_eq!(review::recusal(&province, &nanguan), None);
     let jilin = expert_at("expert04", "220200", Some("220000"), &[]);
     assert_eq!(review::recusal(&jilin, &nanguan), None);
-    let mut declared = jilin.clone();
+    let mut declared = jilin;
     declared.conflicts.insert("220102".into());
     assert_eq!(
         review::recusal(&declared, &nanguan),

@@ -20,10 +20,9 @@ pub(super) fn check(
         initial: main_initial,
         regions,
     } = lifecycle;
-    let mut starts: Vec<&StateName> = regions.values().map(|r| &r.initial).collect();
-    starts.extend(main_initial);
+    let mut queue: VecDeque<&StateName> = regions.values().map(|r| &r.initial).collect();
+    queue.extend(main_initial);
     let mut reached: BTreeSet<&StateName> = BTreeSet::new();
-    let mut queue: VecDeque<&StateName> = starts.into_iter().collect();
     while let Some(s) = queue.pop_front() {
         if !reached.insert(s) {
             continue;
