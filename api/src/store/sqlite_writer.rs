@@ -305,7 +305,7 @@ mod tests {
     }
 
     /// The writer's connection starts a caught-up WAL over from the beginning and cuts the file
-    /// back to the limit (the sqlx connections' is tested in api/tests/store_sqlite.rs).
+    /// back to the limit (the sqlx connections' is tested in api/tests/api/store_sqlite.rs).
     #[tokio::test]
     async fn the_writer_cuts_a_long_wal_back_when_it_starts_over() {
         let dir = tempfile::tempdir().expect("temp dir");
