@@ -28,3 +28,4 @@ mod review;
 mod store_plans;
 mod store_sqlite;
 mod versions;
+mod web;
