@@ -413,24 +413,73 @@ test('two people on one case: the second is told it changed and reloads', async 
   await two.context.close()
 })
 
+test('panels in bulk for the next round; an assigned expert steps down with a conflict', async ({ page, browser }) => {
+  const district = await newSession(browser, 'd220102')
+  await openCase(district.page, TITLE_B)
+  await act(district.page, '提交申请')
+  await expect(district.page.locator('.case-head')).toContainText('市州审核')
+  await district.context.close()
+  const city = await newSession(browser, 'c220100')
+  await openCase(city.page, TITLE_B)
+  await act(city.page, '审核通过并报省', async (d) => {
+    await d.getByLabel('审核意见').fill('经审核,申报材料齐全,同意推荐报省民政厅评审。')
+    await pick(d.getByRole('radiogroup', { name: '是否推荐' }), '是')
+    await d.getByLabel('经办人').fill('赵志强')
+  })
+  await city.context.close()
+
+  await signIn(page, 'admin')
+  await openCase(page, TITLE_B)
+  await act(page, '形式审查通过,组织专家评审', async (d) => {
+    for (const l of ['申请文件齐全', '实验方案符合要求', '市州审核意见齐全', '申报主体符合条件']) await tick(d, l)
+  })
+  await page.getByRole('link', { name: '评审与认定' }).click()
+  await page.getByLabel('轮次').fill('2028')
+  await page.getByLabel('轮次').blur()
+  await page.getByRole('button', { name: '批量指派' }).click()
+  const row = page.getByRole('row', { name: new RegExp(TITLE_B.replace(/[()()]/g, '.')) }).first()
+  await expect(row).toContainText('expert')
+  const assigned = ((await row.textContent()) ?? '').match(/expert\d\d/g) ?? []
+  expect(assigned).toHaveLength(3)
+  expect(assigned).not.toContain('expert01')
+  await screen(page, '29-round-bulk-panels')
+
+  const expert = await newSession(browser, assigned[0])
+  await expert.page.locator('.todo-table').getByRole('button', { name: '专家评分' }).click()
+  await expert.page.getByRole('button', { name: '申请回避' }).click()
+  const d = dialog(expert.page, '申请回避')
+  await d.getByLabel('回避理由').fill('本人曾参与南关区社区治理规划编制,与申报单位存在利益关系。')
+  await screen(expert.page, '30-expert-decline')
+  await d.getByRole('button', { name: '确认回避' }).click()
+  await expect(expert.page.getByRole('heading', { name: '待办' })).toBeVisible()
+  await expect(expert.page.getByRole('link', { name: TITLE_B })).toHaveCount(0)
+  await expert.context.close()
+
+  await openCase(page, TITLE_B)
+  await page.getByRole('tab', { name: '评审专家' }).click()
+  await expect(page.locator('.panel-manager')).toContainText('回避与退出')
+  await expect(page.locator('.panel-manager')).toContainText('与申报单位存在利益关系')
+  await screen(page, '31-panel-declined')
+})
+
 test('every other screen: screenshots and accessibility', async ({ page, browser }) => {
   await signIn(page, 'admin')
-  await screen(page, '29-admin-todo')
+  await screen(page, '32-admin-todo')
   await page.getByRole('link', { name: '全部案卷' }).click()
   await expect(page.getByRole('link', { name: TITLE_A })).toBeVisible()
-  await screen(page, '30-admin-cases')
+  await screen(page, '33-admin-cases')
   await page.getByRole('link', { name: TITLE_A }).click()
   await page.waitForURL(/\/cases\/[^/]+$/)
   const id = page.url().split('/cases/')[1].split(/[?#]/)[0]
   await page.getByRole('tab', { name: '申报材料' }).click()
-  await screen(page, '31-case-materials')
+  await screen(page, '34-case-materials')
   for (const [link, name, heading] of [
-    ['用户', '32-admin-users', '用户管理'],
-    ['单位', '33-admin-units', '单位管理'],
-    ['专家库', '34-admin-experts', '专家库'],
-    ['节假日', '35-admin-calendar', '节假日安排'],
-    ['邮件发送', '36-admin-outbox', '邮件发送'],
-    ['消息提醒', '37-notifications', '消息提醒'],
+    ['用户', '35-admin-users', '用户管理'],
+    ['单位', '36-admin-units', '单位管理'],
+    ['专家库', '37-admin-experts', '专家库'],
+    ['节假日', '38-admin-calendar', '节假日安排'],
+    ['邮件发送', '39-admin-outbox', '邮件发送'],
+    ['消息提醒', '40-notifications', '消息提醒'],
   ]) {
     await page.getByRole('link', { name: link, exact: true }).click()
     await expect(page.getByRole('heading', { name: heading, level: 1 })).toBeVisible()
@@ -438,25 +487,25 @@ test('every other screen: screenshots and accessibility', async ({ page, browser
   }
   await page.getByRole('link', { name: '用户', exact: true }).click()
   await page.getByRole('button', { name: '新增用户' }).click()
-  await screen(page, '38-admin-user-dialog')
+  await screen(page, '41-admin-user-dialog')
   await page.keyboard.press('Escape')
   await page.getByRole('button', { name: '日历订阅' }).click()
   await dialog(page, /日历订阅/).getByRole('button', { name: '生成订阅地址' }).click()
   await expect(dialog(page, /日历订阅/).getByLabel('日历订阅地址')).toHaveValue(/calendar\.ics\?token=/)
-  await screen(page, '39-calendar-feed')
+  await screen(page, '42-calendar-feed')
   await page.keyboard.press('Escape')
   await page.goto(`/cases/${id}/print`)
   await expect(page.getByRole('heading', { name: '办理记录(签核历程)' })).toBeVisible()
-  await screen(page, '40-print')
+  await screen(page, '43-print')
   await page.goto('/no/such/page')
   await expect(page.getByText('页面不存在').first()).toBeVisible()
-  await screen(page, '41-not-found')
+  await screen(page, '44-not-found')
 
   const expert = await newSession(browser, 'expert04')
-  await screen(expert.page, '42-expert-todo')
+  await screen(expert.page, '45-expert-todo')
   await expert.page.getByRole('link', { name: '我的评审' }).click()
   await expect(expert.page.getByRole('link', { name: TITLE_A })).toBeVisible()
-  await screen(expert.page, '43-expert-cases')
+  await screen(expert.page, '46-expert-cases')
   await expert.context.close()
 
   await page.goto('/login')
