@@ -48,6 +48,9 @@ export async function screen(page: Page, name: string): Promise<void> {
   const t0 = Date.now()
   await page.waitForLoadState('networkidle').catch(() => undefined)
   await expect(page.locator('.el-loading-mask:visible')).toHaveCount(0, { timeout: 10_000 }).catch(() => undefined)
+  await page
+    .waitForFunction(() => [...document.querySelectorAll('.el-message, .el-overlay, .el-popper')].every((e) => getComputedStyle(e).opacity === '1' || getComputedStyle(e).display === 'none'), null, { timeout: 5_000 })
+    .catch(() => undefined)
   const t1 = Date.now()
   await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true })
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()

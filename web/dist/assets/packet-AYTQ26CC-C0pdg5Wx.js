@@ -1,0 +1,1 @@
+export{S as createPacketServices}from"./mermaid-parser.core-D77vmR5f.js";

@@ -1,0 +1,1 @@
+export{g as createRailroadServices}from"./mermaid-parser.core-D77vmR5f.js";
