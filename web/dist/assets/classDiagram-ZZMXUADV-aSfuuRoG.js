@@ -1,1 +1,0 @@
-import{i as e,n as t,r as n,t as r}from"./chunk-TICWLB2K-B6aLEmaI.js";import"./chunk-POPQ4Y6H-CzERnPHp.js";import{sn as i}from"./mermaid.core-xYGwzlU1.js";import"./chunk-F27PBJKO-DyFRk9u-.js";var a={parser:t,get db(){return new r},renderer:n,styles:e,init:i(e=>{e.class||={},e.class.arrowMarkerAbsolute=e.arrowMarkerAbsolute},`init`)};export{a as diagram};

@@ -1,1 +1,0 @@
-export{n as diagram}from"./chunk-SHT3W25Y-CRizYjKc.js";import"./chunk-POPQ4Y6H-CzERnPHp.js";import"./mermaid.core-xYGwzlU1.js";import"./chunk-F27PBJKO-DyFRk9u-.js";

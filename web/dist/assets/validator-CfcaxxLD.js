@@ -1,1 +1,0 @@
-import{Pr as e}from"./index-Cs5YKCXz.js";var t=t=>[``,...e].includes(t);export{t};
