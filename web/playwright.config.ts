@@ -21,6 +21,8 @@ export default defineConfig({
     trace: 'retain-on-failure',
     screenshot: 'only-on-failure',
     acceptDownloads: true,
+    // The application drops its transitions (theme.css): no half-faded toast in a scan.
+    contextOptions: { reducedMotion: 'reduce' },
     launchOptions: {
       executablePath: process.env.PF_E2E_CHROMIUM ?? '/usr/bin/chromium',
       // Debian's Chromium as root in a container; no network beyond the loopback.

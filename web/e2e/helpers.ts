@@ -45,10 +45,16 @@ const scanned: { name: string; violations: string[] }[] = []
 /** A screenshot of the screen as a person sees it, and an axe scan with no serious or
  * critical violation. */
 export async function screen(page: Page, name: string): Promise<void> {
+  const t0 = Date.now()
   await page.waitForLoadState('networkidle').catch(() => undefined)
-  await page.locator('.el-loading-mask').first().waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined)
+  await expect(page.locator('.el-loading-mask:visible')).toHaveCount(0, { timeout: 10_000 }).catch(() => undefined)
+  await page
+    .waitForFunction(() => [...document.querySelectorAll('.el-message, .el-overlay, .el-popper')].every((e) => getComputedStyle(e).opacity === '1' || getComputedStyle(e).display === 'none'), null, { timeout: 5_000 })
+    .catch(() => undefined)
+  const t1 = Date.now()
   await page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true })
   const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()
+  if (process.env.PF_E2E_TIMING) console.log(`${name}: settle ${t1 - t0} ms, shot+axe ${Date.now() - t1} ms`)
   const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
   const lines = bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)
   scanned.push({ name, violations: lines })

@@ -1,1 +1,0 @@
-import{i as e,n as t,r as n,t as r}from"./chunk-TICWLB2K-ByY3CJAN.js";import"./chunk-POPQ4Y6H-DyfrCDMq.js";import{sn as i}from"./mermaid.core-DAgItMIN.js";import"./chunk-F27PBJKO-CS-010uI.js";var a={parser:t,get db(){return new r},renderer:n,styles:e,init:i(e=>{e.class||={},e.class.arrowMarkerAbsolute=e.arrowMarkerAbsolute},`init`)};export{a as diagram};

@@ -1,1 +1,0 @@
-export{n as diagram}from"./chunk-SHT3W25Y-DuC_Wviy.js";import"./chunk-POPQ4Y6H-DyfrCDMq.js";import"./mermaid.core-DAgItMIN.js";import"./chunk-F27PBJKO-CS-010uI.js";

@@ -1,1 +1,0 @@
-import{Pr as e}from"./index-CR3beiiq.js";var t=t=>[``,...e].includes(t);export{t};
