@@ -1,18 +1,27 @@
 import { defineConfig } from 'vite'
 import vue from '@vitejs/plugin-vue'
-import { sessionShim } from './dev/session-shim'
 
-// The Pilotflow server the dev server and `vite preview` pass /api and friends on to.
+// The Pilotflow server the dev server and `vite preview` pass /api and friends on to. Its
+// CSRF check wants the `Origin` of its own address (public_url) on a cookie-authenticated
+// POST/PUT/PATCH/DELETE, so the proxy presents the request as coming from there.
 const target = process.env.PF_API ?? 'http://127.0.0.1:8080'
+const origin = new URL(target).origin
 const passOn = Object.fromEntries(
   ['/api', '/docs', '/calendar.ics', '/healthz', '/readyz', '/metrics'].map((p) => [
     p,
-    { target, changeOrigin: true },
+    {
+      target,
+      changeOrigin: true,
+      configure: (proxy) =>
+        proxy.on('proxyReq', (req) => {
+          if (req.getHeader('origin')) req.setHeader('origin', origin)
+        }),
+    },
   ]),
 )
 
-// The Content-Security-Policy the server is to send with index.html (BACKEND-CONTRACT.md §7);
-// `vite preview` sends it too, so the browser suite runs under it.
+// The Content-Security-Policy the server sends with the application (the same string as
+// CONTENT_SECURITY_POLICY in api/src/http/webapp.rs); `vite preview` sends it too.
 export const CSP = [
   "default-src 'self'",
   // Ajv compiles each schema's checks into a function ('unsafe-eval'); nothing else needs it.
@@ -29,12 +38,7 @@ export const CSP = [
 ].join('; ')
 
 export default defineConfig({
-  plugins: [
-    vue(),
-    // DEVELOPMENT SHIM (cookie session in front of today's bearer-token server): delete this
-    // line and dev/session-shim.ts once the server sets the session cookie itself.
-    sessionShim(target),
-  ],
+  plugins: [vue()],
   base: '/',
   build: {
     // Government offices run older browsers; Element Plus supports Chrome 85 and later.

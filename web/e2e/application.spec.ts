@@ -1,14 +1,9 @@
 // The whole application path through the screens, with the four demo roles (one serial
-// story: each test starts where the one before left the service).
-//
-// Waits on backend pieces (web/BACKEND-CONTRACT.md); until they exist the suite runs against
-// `vite preview` with the development session shim and the client-side adapters:
-//   §1 cookie session — every sign-in here (the shim sets the cookie today);
-//   §2 GET /api/v1/tasks — the 待办 lists (the adapter builds them from /cases today);
-//   §3 GET /api/v1/clock — the 演练模式 banner for non-admins (asserted only when present).
+// story: each test starts where the one before left the service), against the server itself:
+// its cookie session, its to-do lists and its clock.
 import { test, expect, type Page, type Browser } from '@playwright/test'
 import { readFileSync } from 'node:fs'
-import { signIn, screen, openCase, act, dialog, newSession, backend, tick, pick, stillSignedIn } from './helpers'
+import { signIn, screen, openCase, act, dialog, newSession, tick, pick, stillSignedIn } from './helpers'
 
 const examples = new URL('../../workflows/examples/pilot-zone/', import.meta.url)
 const json = (p: string) => JSON.parse(readFileSync(new URL(p, examples), 'utf8'))
@@ -73,6 +68,9 @@ async function fillPlan(page: Page, short: boolean) {
 
 test('district: new application, both forms with live checks, a refused .exe, submit', async ({ page }) => {
   await signIn(page, 'd220102')
+  // The rehearsal clock is shown to everyone, not only to the province that moves it.
+  await expect(page.locator('.rehearsal')).toContainText('演练模式')
+  await expect(page.locator('.rehearsal')).toContainText('北京时间 2027-03-01')
   await screen(page, '01-district-todo')
   await newApplication(page, TITLE_A)
   await screen(page, '02-case-new')
@@ -97,6 +95,7 @@ test('district: new application, both forms with live checks, a refused .exe, su
 
   // A program disguised as a PDF is refused by its content, in Chinese.
   await page.getByRole('tab', { name: '附件' }).click()
+  await expect(page.locator('.upload-box')).toContainText('单个文件不超过 50 MB')
   await page.getByLabel('上传附件').setInputFiles({ name: '实验方案.pdf', mimeType: 'application/pdf', buffer: Buffer.from('MZ\x90\x00\x03\x00\x00\x00 this is a windows program') })
   await expect(page.locator('.attachments .hash')).toContainText('SHA-256')
   await page.getByRole('button', { name: '上传', exact: true }).click()
@@ -166,7 +165,9 @@ test('province: formal check, a recused expert refused with the reason, panel se
   await signIn(page, 'admin')
   await openCase(page, TITLE_A)
   await page.getByRole('tab', { name: '流程图' }).click()
-  await expect(page.locator('.diagram svg')).toBeVisible()
+  await expect(page.locator('.diagram .svg > svg')).toBeVisible()
+  await expect(page.locator('.diagram .svg > svg')).toContainText('并行')
+  await expect(page.locator('.diagram .el-alert')).toHaveCount(0)
   await screen(page, '11-case-diagram')
   await page.getByRole('tab', { name: '时限' }).click()
   await screen(page, '12-case-deadlines')
@@ -259,6 +260,10 @@ test('the zone appears in the listing', async ({ page }) => {
   await page.getByRole('link', { name: '名录' }).click()
   await expect(page.getByRole('link', { name: TITLE_A })).toBeVisible()
   await expect(page.locator('.page')).toContainText(DOC)
+  // The listing's title and its columns headed by the variables' labels, from the definition.
+  await expect(page.getByRole('heading', { name: '吉林省社区治理和服务创新实验区名录', level: 2 })).toBeVisible()
+  await expect(page.getByRole('columnheader', { name: '确认文号' })).toBeVisible()
+  await expect(page.getByRole('columnheader', { name: '实验期满' })).toBeVisible()
   await screen(page, '20-zones')
 })
 
@@ -345,7 +350,8 @@ test('rehearsal clock past 30 September: the forward refused naming the cutoff; 
   await moveClock(browser, { to: '2027-09-30' })
   await moveClock(browser, { by: 'PT22H' })
   await signIn(page, 'c220100')
-  await expect(page.locator('.rehearsal')).toBeVisible({ visible: backend.clockForAll })
+  await expect(page.locator('.rehearsal')).toContainText('演练模式')
+  await expect(page.locator('.rehearsal')).toContainText(/北京时间 2027-09-30 22:\d\d/)
   await page.getByRole('link', { name: TITLE_B }).first().click()
   await page.locator('.case-head').getByRole('button', { name: '审核通过并报省', exact: true }).click()
   const d = dialog(page, '审核通过并报省')

@@ -8,13 +8,6 @@ export const PASSWORD = process.env.PF_E2E_PASSWORD ?? 'pilotflow-demo'
 export const SHOTS = fileURLToPath(new URL('../../target/e2e/', import.meta.url))
 mkdirSync(SHOTS, { recursive: true })
 
-/** Which backend pieces the server has (scripts/e2e probes them and exports these). */
-export const backend = {
-  cookieSession: process.env.PF_E2E_COOKIE_SESSION === '1',
-  tasks: process.env.PF_E2E_TASKS === '1',
-  clockForAll: process.env.PF_E2E_CLOCK === '1',
-}
-
 export async function signIn(page: Page, username: string): Promise<void> {
   await page.goto('/login')
   await page.getByLabel('用户名').fill(username)

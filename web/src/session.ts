@@ -1,6 +1,6 @@
 // Who is signed in, their unit and role label, and signing in and out (cookie session).
 import { reactive } from 'vue'
-import { api, ok, raw, ApiError, type Caller, type Schemas } from './api/client'
+import { api, ok, ApiError, type Caller, type Schemas } from './api/client'
 import { allWorkflows } from './api/workflows'
 
 type Unit = Schemas['OrgUnitNode']
@@ -56,13 +56,8 @@ export async function restore(): Promise<boolean> {
 }
 
 export async function login(username: string, password: string): Promise<void> {
-  // The cookie session of the final contract (web/BACKEND-CONTRACT.md §1); the body's user is
-  // all the page keeps.
-  const out = await raw<{ user: Caller; expires_at?: string }>('POST', '/api/v1/auth/login', {
-    username,
-    password,
-    session: 'cookie',
-  })
+  // The session is an HttpOnly cookie the page never sees; the answer's user is all it keeps.
+  const out = await ok(api.POST('/api/v1/auth/login', { body: { username, password, session: 'cookie' } }))
   session.notice = ''
   session.checked = true
   await describeUser(out.user)

@@ -83,7 +83,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign in; answers a bearer token. */
+        /**
+         * Sign in. With `"session": "cookie"` the session is an `HttpOnly` cookie (for the web
+         *     application) and the answer carries no token; otherwise the answer's bearer token.
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -100,7 +103,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the token of this request. */
+        /** Revoke the session of this request (its bearer token or its cookie, which is cleared). */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -369,6 +372,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/clock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The service's time and whether it is the rehearsal clock (演练模式), for everyone signed
+         *     in: the web application shows a banner while the clock is simulated.
+         */
+        get: operations["clock"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/deadlines": {
         parameters: {
             query?: never;
@@ -593,6 +616,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/tasks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's to-do list (待办): cases in its scope on which it can act now, the soonest
+         *     deadline first, each with that deadline and the actions offered.
+         */
+        get: operations["tasks"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -772,12 +815,22 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         ActionInfo: {
+            /**
+             * @description The input field that carries the number of the document the action is issued under
+             *     (文号), if it is one.
+             */
+            document?: string | null;
             from: string[];
             /** @description The JSON Schema (draft 2020-12) of the action's input, if it takes one. */
             input_schema?: Record<string, unknown> | null;
             label: string;
             name: string;
             requires_forms: string[];
+            /**
+             * @description A scored review: each expert fills a score sheet (`/cases/{id}/reviews/{action}/sheet`)
+             *     and submits it with this action.
+             */
+            review: boolean;
             roles: string[];
             to?: string | null;
         };
@@ -947,7 +1000,10 @@ export interface components {
             advance: string;
         };
         ClockState: {
-            /** @description Always `simulated` (the system clock has no such path). */
+            /**
+             * @description `simulated` (the rehearsal clock) or `system`; `/admin/clock` answers only the
+             *     rehearsal clock.
+             */
             mode: string;
             /** Format: date-time */
             now: string;
@@ -1108,15 +1164,32 @@ export interface components {
             outbox?: components["schemas"]["SendReport"] | null;
             scan?: components["schemas"]["ScanReport"] | null;
         };
+        /**
+         * @description The programme's public list (名录): which states it lists, with the status people read,
+         *     and which variables each entry shows.
+         */
+        ListingInfo: {
+            fields: string[];
+            label: string;
+            /** @description Listed state → its status (e.g. 实验中). */
+            states: {
+                [key: string]: string;
+            };
+        };
         LoginRequest: {
             password: string;
+            /**
+             * @description `bearer` (the default): the token is in the answer. `cookie`: it is set as an
+             *     `HttpOnly` cookie instead and the answer carries none.
+             */
+            session?: components["schemas"]["SessionKind"];
             username: string;
         };
         LoginResponse: {
             /** Format: date-time */
             expires_at: string;
-            /** @description Bearer token for the `Authorization` header. */
-            token: string;
+            /** @description Bearer token for the `Authorization` header (absent for a cookie session). */
+            token?: string | null;
             user: components["schemas"]["Caller"];
         };
         MailList: {
@@ -1169,6 +1242,20 @@ export interface components {
             role: components["schemas"]["Role"];
             /** @description 2–40 lower-case letters, digits, `.`, `_` or `-`. */
             username: string;
+        };
+        /** @description The deadline a to-do row shows. */
+        NextDeadline: {
+            /**
+             * Format: int64
+             * @description Whole days from now (negative once past).
+             */
+            days_left: number;
+            /** Format: date-time */
+            due: string;
+            /** @description The due time in the workflow's time zone (北京时间 for the programmes shipped). */
+            due_local: string;
+            label: string;
+            name: string;
         };
         NotificationList: {
             items: components["schemas"]["NotificationView"][];
@@ -1349,6 +1436,12 @@ export interface components {
             /** Format: int64 */
             sent: number;
         };
+        /**
+         * @description Where the client keeps its session: a bearer token it sends itself (API clients), or a
+         *     cookie the browser keeps out of the page scripts' reach (the web application).
+         * @enum {string}
+         */
+        SessionKind: "bearer" | "cookie";
         SheetScore: {
             display_name: string;
             expert: string;
@@ -1384,6 +1477,20 @@ export interface components {
             /** @description The parallel region this state belongs to; absent for the main lifecycle. */
             region?: string | null;
         };
+        TaskItem: components["schemas"]["CaseSummary"] & {
+            /** @description What the caller may do now (never empty). */
+            available_actions: components["schemas"]["ActionRef"][];
+            next_deadline?: components["schemas"]["NextDeadline"] | null;
+        };
+        TaskList: {
+            items: components["schemas"]["TaskItem"][];
+            /** Format: int64 */
+            page: number;
+            /** Format: int64 */
+            per_page: number;
+            /** Format: int64 */
+            total: number;
+        };
         /** @description The multipart body of an upload. */
         Upload: {
             /**
@@ -1412,11 +1519,20 @@ export interface components {
             role: components["schemas"]["Role"];
             username: string;
         };
+        VariableInfo: {
+            /** @description What people call it (the name when the definition gives no label). */
+            label: string;
+            name: string;
+            /** @description int, bool, string, timestamp or json. */
+            type: string;
+        };
         WorkflowDetail: components["schemas"]["WorkflowSummary"] & {
             actions: components["schemas"]["ActionInfo"][];
             forms: components["schemas"]["FormInfo"][];
+            listing?: components["schemas"]["ListingInfo"] | null;
             roles: components["schemas"]["RoleInfo"][];
             states: components["schemas"]["StateInfo"][];
+            variables: components["schemas"]["VariableInfo"][];
         };
         WorkflowRef: {
             key: string;
@@ -2160,6 +2276,8 @@ export interface operations {
         responses: {
             200: {
                 headers: {
+                    /** @description the largest file an upload may carry */
+                    "X-Max-Upload-Bytes"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2907,6 +3025,33 @@ export interface operations {
             };
         };
     };
+    clock: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClockState"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     upcoming_deadlines: {
         parameters: {
             query?: {
@@ -3542,6 +3687,56 @@ export interface operations {
                 };
             };
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tasks: {
+        parameters: {
+            query?: {
+                /** @description From 1. */
+                page?: number | null;
+                /** @description 1 to 100; 20 when absent. */
+                per_page?: number | null;
+                /** @description Only this workflow's cases. */
+                workflow?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskList"];
+                };
+            };
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

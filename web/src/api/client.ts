@@ -1,8 +1,8 @@
 // The one HTTP client of the application: openapi-fetch over the generated types.
 //
-// Written for the server's cookie session (web/BACKEND-CONTRACT.md §1): requests carry the
-// session cookie (`credentials: 'same-origin'`) and no Authorization header; the browser adds
-// the `Origin` header the server's CSRF check reads. No token is ever held by page scripts.
+// The server's cookie session: requests carry the session cookie (`credentials: 'same-origin'`)
+// and no Authorization header; the browser adds the `Origin` header the server's CSRF check
+// reads on POST, PUT, PATCH and DELETE. No token is ever held by page scripts.
 import createClient, { type Middleware } from 'openapi-fetch'
 import type { paths, components } from '../../types/openapi'
 
@@ -73,39 +73,6 @@ export async function ok<T>(
     throw new ApiError(res.response.status, (res.error ?? undefined) as Record<string, any> | undefined)
   }
   return res.data as NonNullable<T>
-}
-
-/** A plain request outside the typed paths (endpoints the OpenAPI document does not have yet,
- * see web/BACKEND-CONTRACT.md). */
-export async function raw<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-  let res: Response
-  try {
-    res = await fetch(path, {
-      method,
-      credentials: 'same-origin',
-      headers: {
-        'Accept-Language': 'zh-CN',
-        ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
-        ...headers,
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    })
-  } catch {
-    throw new ApiError(0, { detail: '无法连接服务器,请检查网络后重试' })
-  }
-  const text = await res.text()
-  let json: any
-  try {
-    json = text ? JSON.parse(text) : undefined
-  } catch {
-    json = undefined
-  }
-  if (!res.ok) {
-    const err = new ApiError(res.status, json)
-    if (res.status === 401) for (const fn of unauthenticated) fn(err)
-    throw err
-  }
-  return json as T
 }
 
 /** A new Idempotency-Key: one per dialog, so a retried click does the action once. */

@@ -1,16 +1,10 @@
 // Workflow definitions as the server describes them (GET /api/v1/workflows/{key}): the labels
 // of states, roles and actions, the forms and every action's input schema. The application
 // knows no workflow by name; everything it shows of one comes from here.
-import { api, ok, ApiError, type WorkflowDetail, type ActionRef, type Schemas } from './client'
+import { api, ok, type WorkflowDetail, type ActionRef, type Schemas } from './client'
 import type { Schema } from '../schema/pointer'
 
-export type ActionInfo = Schemas['ActionInfo'] & {
-  input_schema?: Schema | null
-  /** Planned (web/BACKEND-CONTRACT.md §4): the input field that carries the 文号. */
-  document?: string | null
-  /** Planned (web/BACKEND-CONTRACT.md §4): whether the action is a scored review. */
-  review?: boolean
-}
+export type ActionInfo = Omit<Schemas['ActionInfo'], 'input_schema'> & { input_schema?: Schema | null }
 export type FormInfo = Schemas['FormInfo'] & { schema: Schema }
 export type Workflow = Omit<WorkflowDetail, 'actions' | 'forms'> & { actions: ActionInfo[]; forms: FormInfo[] }
 
@@ -62,50 +56,11 @@ export function actionInfo(wf: Workflow, ref: Pick<ActionRef, 'name'>, states: s
 
 /** The input field of an action that carries the document number (文号), if it has one. */
 export function documentField(a: ActionInfo | undefined): string | null {
-  if (!a) return null
-  if (a.document !== undefined) return a.document ?? null
-  // ADAPTER until GET /workflows/{key} says it (BACKEND-CONTRACT.md §4): the required string
-  // property whose title is 文号.
-  const s = a.input_schema
-  const props = (s?.properties ?? {}) as Record<string, Schema>
-  const req: string[] = s?.required ?? []
-  return Object.keys(props).find((k) => req.includes(k) && props[k].type === 'string' && /文号/.test(props[k].title ?? '')) ?? null
+  return a?.document ?? null
 }
 
-const reviewProbe = new Map<string, Promise<boolean>>()
-/** Whether an action is a scored review (the expert fills a score sheet, saved as drafts). */
-export function isReview(wf: Workflow, action: string, caseId: string): Promise<boolean> {
-  const a = wf.actions.find((x) => x.name === action)
-  if (a && typeof a.review === 'boolean') return Promise.resolve(a.review)
-  // ADAPTER until GET /workflows/{key} says it (BACKEND-CONTRACT.md §4): the sheet endpoint
-  // knows; "not saved yet" (404) means it is a review, `no_review` (422) that it is not.
-  const key = `${wf.key}\u0000${action}`
-  let p = reviewProbe.get(key)
-  if (!p) {
-    p = ok(
-      api.GET('/api/v1/cases/{id}/reviews/{action}/sheet', { params: { path: { id: caseId, action } } }),
-    ).then(
-      () => true,
-      (e) => e instanceof ApiError && e.status === 404 && e.code !== 'case_not_found',
-    )
-    reviewProbe.set(key, p)
-  }
-  return p
-}
-
-/** The first scored review action of a workflow that the province manages panels for. */
-export async function reviewActions(wf: Workflow, caseId: string): Promise<string[]> {
-  const out: string[] = []
-  for (const a of wf.actions) {
-    if (out.includes(a.name)) continue
-    if (a.review === true) out.push(a.name)
-  }
-  if (out.length || wf.actions.some((a) => typeof a.review === 'boolean')) return out
-  // ADAPTER (BACKEND-CONTRACT.md §4): ask the scores endpoint for the default review.
-  try {
-    const s = await ok(api.GET('/api/v1/cases/{id}/scores', { params: { path: { id: caseId }, query: {} } }))
-    return [s.action]
-  } catch {
-    return []
-  }
+/** Whether a workflow has a scored review (experts fill score sheets; the province manages
+ * the panels and reads the scores). */
+export function hasReview(wf: Workflow): boolean {
+  return wf.actions.some((a) => a.review)
 }

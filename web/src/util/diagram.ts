@@ -1,17 +1,5 @@
 // The server's Mermaid text, made ready to draw.
 
-/** Mermaid 11 refuses a second ASCII colon in a note's text (the server's parallel-region
- * note has one until engine/src/diagram.rs is fixed): make it full-width. */
-export function fixNotes(text: string): string {
-  return text
-    .split('\n')
-    .map((line) => {
-      const m = /^(\s*note\s+(?:right|left)\s+of\s+\S+\s*:\s?)(.*)$/.exec(line)
-      return m ? m[1] + m[2].replace(/:/g, '：') : line
-    })
-    .join('\n')
-}
-
 const ID = /^[A-Za-z_][A-Za-z0-9_]*$/
 
 /** Appends `classDef` and `class` lines: the current state(s), and those already passed. */

@@ -1,0 +1,1 @@
+import{in as e,rn as t}from"./mermaid.core-x6bqep8S.js";var n=(n,r)=>e.lang.round(t.parse(n)[r]);export{n as t};

@@ -1,1 +1,0 @@
-import{in as e,rn as t}from"./mermaid.core-CfFEHuW4.js";var n=(n,r)=>e.lang.round(t.parse(n)[r]);export{n as t};

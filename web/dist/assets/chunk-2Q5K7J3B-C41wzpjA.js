@@ -1,1 +1,0 @@
-import{sn as e}from"./mermaid.core-CfFEHuW4.js";var t=class{constructor(e){this.init=e,this.records=this.init()}reset(){this.records=this.init()}},n=(e(t,`ImperativeState`),t);export{n as t};

@@ -1,0 +1,1 @@
+import{sn as e}from"./mermaid.core-x6bqep8S.js";var t=class{constructor(e){this.init=e,this.records=this.init()}reset(){this.records=this.init()}},n=(e(t,`ImperativeState`),t);export{n as t};

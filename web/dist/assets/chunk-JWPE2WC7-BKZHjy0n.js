@@ -1,0 +1,1 @@
+import{sn as e}from"./mermaid.core-x6bqep8S.js";function t(e,t){if(e.accDescr){var n;(n=t.setAccDescription)==null||n.call(t,e.accDescr)}if(e.accTitle){var r;(r=t.setAccTitle)==null||r.call(t,e.accTitle)}if(e.title){var i;(i=t.setDiagramTitle)==null||i.call(t,e.title)}}e(t,`populateCommonDb`);export{t};

@@ -1,0 +1,1 @@
+import{i as e,n as t,r as n,t as r}from"./chunk-TICWLB2K-M_zMu7tg.js";import"./chunk-POPQ4Y6H-PraO-aIv.js";import{sn as i}from"./mermaid.core-x6bqep8S.js";import"./chunk-F27PBJKO-kWj70HRJ.js";var a={parser:t,get db(){return new r},renderer:n,styles:e,init:i(e=>{e.class||={},e.class.arrowMarkerAbsolute=e.arrowMarkerAbsolute},`init`)};export{a as diagram};

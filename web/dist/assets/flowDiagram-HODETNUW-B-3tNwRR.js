@@ -1,1 +1,0 @@
-export{n as diagram}from"./chunk-SHT3W25Y-CGucpANk.js";import"./chunk-POPQ4Y6H-UtakQ0pu.js";import"./mermaid.core-CfFEHuW4.js";import"./chunk-F27PBJKO-YybTPLCK.js";

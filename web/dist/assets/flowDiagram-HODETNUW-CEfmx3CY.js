@@ -1,0 +1,1 @@
+export{n as diagram}from"./chunk-SHT3W25Y-Dv94rWZm.js";import"./chunk-POPQ4Y6H-PraO-aIv.js";import"./mermaid.core-x6bqep8S.js";import"./chunk-F27PBJKO-kWj70HRJ.js";

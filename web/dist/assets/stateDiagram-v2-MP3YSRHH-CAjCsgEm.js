@@ -1,0 +1,1 @@
+import{i as e,n as t,r as n,t as r}from"./chunk-IMKFNOWR-DY34SyOl.js";import"./chunk-POPQ4Y6H-PraO-aIv.js";import{sn as i}from"./mermaid.core-x6bqep8S.js";import"./chunk-F27PBJKO-kWj70HRJ.js";var a={parser:t,get db(){return new r(2)},renderer:n,styles:e,init:i(e=>{e.state||={},e.state.arrowMarkerAbsolute=e.arrowMarkerAbsolute},`init`)};export{a as diagram};

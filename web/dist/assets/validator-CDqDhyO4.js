@@ -1,0 +1,1 @@
+import{Mr as e}from"./index-D9O0cvBZ.js";var t=t=>[``,...e].includes(t);export{t};

@@ -1,1 +1,0 @@
-import{Pr as e}from"./index-xFPQck3O.js";var t=t=>[``,...e].includes(t);export{t};
