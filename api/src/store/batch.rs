@@ -4,7 +4,7 @@
 
 use super::entities::{case, case_assignment, case_event, case_form, document};
 use super::transition::{CaseWrite, PanelWrite, Transition, write_deadlines};
-use super::{Store, WriteError, is_unique_violation};
+use super::{Store, WriteError};
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -24,16 +24,11 @@ impl Store {
         let pg = WriteError::from_postgres;
         let txn = self.write.begin().await.map_err(pg)?;
         if let Some(doc) = document {
+            // A number already used is a unique-key violation.
             document::ActiveModel::from(doc)
                 .insert(&txn)
                 .await
-                .map_err(|e| {
-                    if is_unique_violation(&e) {
-                        WriteError::UniqueViolation
-                    } else {
-                        WriteError::Postgres(e)
-                    }
-                })?;
+                .map_err(pg)?;
         }
         for t in transitions {
             if let Some(stale) = write_in_txn(&txn, t).await.map_err(pg)? {
